@@ -1,0 +1,9 @@
+//! `ember convert` (not built yet).
+use std::process::ExitCode;
+
+#[derive(clap::Args)]
+pub struct Args {}
+
+pub fn run(_args: Args) -> anyhow::Result<ExitCode> {
+    anyhow::bail!("`ember convert` is not built yet")
+}

@@ -1,0 +1,1 @@
+//! Language Server Protocol server (not built yet).

@@ -1,0 +1,7 @@
+//! The profile model and everything derived from it. Knows samples, nothing of protocols.
+
+pub mod model;
+pub mod recorder;
+
+pub use model::*;
+pub use recorder::Recorder;

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Prints "MINOR PATH" for every CPython on this machine that Ember supports and tests against.
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+if command -v pyenv >/dev/null 2>&1; then
+  for v in "$(pyenv root)"/versions/3.*; do
+    p="$v/bin/python3"; m=$(basename "$v" | cut -d. -f1,2)
+    case "$m" in 3.8|3.9|3.10|3.11|3.12|3.13) [ -x "$p" ] && echo "$m $p";; esac
+  done
+fi
+[ -x /usr/bin/python3.11 ] && echo "3.11-debian /usr/bin/python3.11"
+for m in 3.14 3.15; do
+  p="$ROOT/.tools/sid-pythons/bin/python$m"; [ -x "$p" ] && echo "$m $p"
+done
+exit 0
