@@ -4,15 +4,28 @@
 //! `WebServer::start(WebOptions, SharedProfile)` binds 127.0.0.1, returns the URL with its
 //! random token, serves the page (live when the profile grows), and reports what the user does
 //! in the page through `WebServer::events` (focus changes, clicks on a frame's source).
+//! `WebServer::start_many` serves several profiles (the page switches and compares them).
+
+mod api;
+mod assets;
+mod encode;
+pub mod origin;
+mod security;
 
 use crate::live::SharedProfile;
-use crate::profile::{FrameId, FuncId};
-use tokio::sync::mpsc;
+use crate::profile::{FrameId, FuncId, Profile, StackId, NO_PARENT};
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::Arc;
+use tokio::sync::{mpsc, Notify};
 
 #[derive(Debug, Clone, Default)]
 pub struct WebOptions {
     /// 0 picks a free port.
     pub port: u16,
+    /// The project folder: relative source paths resolve against it and files under it are
+    /// coloured as "project". None = the current directory.
+    pub root: Option<PathBuf>,
 }
 
 /// What the user did in the page that an editor may want to follow.
@@ -30,6 +43,34 @@ pub enum Focus {
     Path(Vec<FrameId>),
     /// Every call of one function (merged, as "set as root").
     Function(FuncId),
+    /// A call path from the root as functions, root first (the page merges the lines of a
+    /// function into one frame, so its zoom is a function path): samples whose stack's
+    /// functions start with it.
+    FunctionPath(Vec<FuncId>),
+}
+
+impl Focus {
+    /// Whether a sample with this stack falls inside the focus. Views that filter by focus
+    /// (the LSP's inline timings) use this rather than matching the variants themselves.
+    pub fn matches(&self, profile: &Profile, stack: StackId) -> bool {
+        if stack == NO_PARENT {
+            return false;
+        }
+        match self {
+            Focus::Function(f) => {
+                profile.stack_frames(stack).any(|fr| profile.frames[fr as usize].func == *f)
+            }
+            Focus::Path(path) => {
+                let frames: Vec<FrameId> = profile.stack_frames(stack).collect();
+                frames.len() >= path.len() && frames.iter().rev().zip(path).all(|(a, b)| a == b)
+            }
+            Focus::FunctionPath(path) => {
+                let frames: Vec<FrameId> = profile.stack_frames(stack).collect();
+                frames.len() >= path.len()
+                    && frames.iter().rev().zip(path).all(|(a, b)| profile.frames[*a as usize].func == *b)
+            }
+        }
+    }
 }
 
 pub struct WebServer {
@@ -37,10 +78,74 @@ pub struct WebServer {
     pub url: String,
     pub port: u16,
     pub events: mpsc::Receiver<PageEvent>,
+    shutdown: Arc<Notify>,
+}
+
+/// One profile served by the page, with the name the page shows for it.
+#[derive(Clone)]
+pub struct Served {
+    pub name: String,
+    pub shared: SharedProfile,
 }
 
 impl WebServer {
-    pub async fn start(_opts: WebOptions, _profile: SharedProfile) -> anyhow::Result<WebServer> {
-        anyhow::bail!("the web server is not built yet")
+    pub async fn start(opts: WebOptions, profile: SharedProfile) -> anyhow::Result<WebServer> {
+        let name = profile.profile.read().unwrap().meta.command_line.join(" ");
+        let name = if name.is_empty() { "profile".to_string() } else { name };
+        Self::start_many(opts, vec![Served { name, shared: profile }]).await
     }
+
+    /// Serves several profiles; the page opens the first and can switch to or compare with
+    /// the others (`?p=INDEX`).
+    pub async fn start_many(opts: WebOptions, profiles: Vec<Served>) -> anyhow::Result<WebServer> {
+        anyhow::ensure!(!profiles.is_empty(), "no profile to serve");
+        let listener = tokio::net::TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, opts.port)))
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot listen on 127.0.0.1:{}: {e} (pick another --port, or 0 for any free port)", opts.port))?;
+        let port = listener.local_addr()?.port();
+        let token = security::new_token()?;
+        let root = match opts.root {
+            Some(r) => r,
+            None => std::env::current_dir()?,
+        };
+        let (tx, events) = mpsc::channel(256);
+        let state = Arc::new(api::State { token: token.clone(), port, root, profiles, events: tx });
+        let app = api::router(state);
+        let shutdown = Arc::new(Notify::new());
+        let stop = shutdown.clone();
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).with_graceful_shutdown(async move { stop.notified().await }).await;
+        });
+        Ok(WebServer { url: format!("http://127.0.0.1:{port}/?token={token}"), port, events, shutdown })
+    }
+
+    /// Stops accepting connections (open SSE streams end with the runtime).
+    pub fn stop(&self) {
+        self.shutdown.notify_one();
+    }
+}
+
+/// Opens `url` in the user's browser (`$BROWSER`, else the platform's opener). Errors say
+/// which command failed; the URL is printed anyway by the callers.
+pub fn open_browser(url: &str) -> anyhow::Result<()> {
+    let mut cmd = if let Ok(b) = std::env::var("BROWSER") {
+        let mut c = std::process::Command::new(b);
+        c.arg(url);
+        c
+    } else if cfg!(target_os = "macos") {
+        let mut c = std::process::Command::new("open");
+        c.arg(url);
+        c
+    } else if cfg!(windows) {
+        let mut c = std::process::Command::new("cmd");
+        c.args(["/C", "start", "", url]);
+        c
+    } else {
+        let mut c = std::process::Command::new("xdg-open");
+        c.arg(url);
+        c
+    };
+    cmd.stdin(std::process::Stdio::null()).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null());
+    cmd.spawn().map_err(|e| anyhow::anyhow!("cannot open a browser ({:?}): {e}; open the URL yourself", cmd.get_program()))?;
+    Ok(())
 }
