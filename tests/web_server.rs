@@ -249,6 +249,6 @@ async fn page_events_reach_the_editor() {
     assert_eq!(count(&Focus::FunctionPath(vec![0, 1])), 500, "main>work");
     assert_eq!(count(&Focus::Function(4)), 500, "parse anywhere");
     assert_eq!(count(&Focus::FunctionPath(vec![0])), 1000, "main");
-    let first_frames = vec![p.stacks[p.samples.stack[0] as usize].frame];
+    let first_frames = vec![p.stack_frames(p.samples.stack[0]).last().unwrap()];
     assert!(count(&Focus::Path(first_frames)) > 0);
 }
