@@ -85,7 +85,7 @@ async fn token_and_host_are_required() {
         assert_eq!(get(port, &format!("/?token={}", &t[..31])).status, 403, "prefix of the token");
         let ok = get(port, &format!("/?token={t}"));
         assert_eq!(ok.status, 200);
-        assert!(String::from_utf8_lossy(&ok.body).contains("<canvas"), "the page");
+        assert!(String::from_utf8_lossy(&ok.body).contains("/assets/app.js"), "the page");
         let cookie = ok.headers.lines().find(|l| l.to_ascii_lowercase().starts_with("set-cookie:")).unwrap();
         let cookie = cookie.split_once(':').unwrap().1.split(';').next().unwrap().trim().to_string();
         // The page's module imports carry the cookie instead of the query.
