@@ -50,7 +50,9 @@ export class FlameView {
 
   // y of a row's top edge in canvas pixels for a tree depth.
   rowY(depth) {
-    const top = this.orientation === 'flame' ? this.totalHeight() - (depth + 1) * ROW : depth * ROW;
+    // A short flame graph sits on the bottom edge, like a tall one scrolled to its root.
+    const bottom = Math.max(this.totalHeight(), this.scroll.clientHeight);
+    const top = this.orientation === 'flame' ? bottom - (depth + 1) * ROW : depth * ROW;
     return top - this.scroll.scrollTop;
   }
 
@@ -88,7 +90,7 @@ export class FlameView {
     const dz = t.depth[Z];
     const rows = Math.ceil(H / ROW) + 1;
     const firstRow = this.orientation === 'flame'
-      ? Math.floor((this.totalHeight() - this.scroll.scrollTop - H) / ROW)
+      ? Math.floor((Math.max(this.totalHeight(), H) - this.scroll.scrollTop - H) / ROW)
       : Math.floor(this.scroll.scrollTop / ROW);
     const maxDepth = Math.max(firstRow, 0) + rows;
     // Ancestors of the zoom root span the whole width.
@@ -103,6 +105,7 @@ export class FlameView {
       if (visible(d)) this.box(v, px, w, d, false);
       if (d + 1 > maxDepth) continue;
       let runX = -1, runW = 0, runN = 0;
+      const big = [];
       const flush = () => {
         if (runN && runW >= 0.5 && visible(d + 1)) this.placeholder(v, runX, runW, d + 1, runN);
         runX = -1; runW = 0; runN = 0;
@@ -111,10 +114,12 @@ export class FlameView {
         const c = t.children[j];
         const cw = t.total[c] * scale;
         if (cw === 0) continue;
-        if (cw >= MIN_W) { flush(); stack.push(c); }
+        if (cw >= MIN_W) { flush(); big.push(c); }
         else { if (runX < 0) runX = (t.x[c] - x0) * scale; runW += cw; runN++; }
       }
       flush();
+      // Left to right, so frames are drawn (and found) in x order.
+      for (let j = big.length - 1; j >= 0; j--) stack.push(big[j]);
     }
     if (this.title) {
       ctx.fillStyle = '#444'; ctx.fillText(this.title, 6, this.orientation === 'flame' ? 10 : H - 10);
