@@ -112,13 +112,13 @@ function redraw(newTree = false) {
   const highlight = S.lineHit || (S.hit && !S.hit.error ? S.hit.hit : null);
   const title = S.mode === 'sandwich' ? `callers of ${prof.funcLabel(S.func)} ↑` : showElided ? 'elided: stacks only in BASE (blue)' : null;
   main.orientation = S.mode === 'sandwich' ? 'flame' : S.orientation;
-  main.setTree(tree, { label: labelFor(tree, lp), color, highlight, zoom, title });
+  main.setTree(tree, { label: labelFor(tree, lp), color, highlight, zoom, title, hideRoot: S.mode === 'sandwich' });
   if (newTree) main.layout(true);
   main.selected = S.selected < tree.n ? S.selected : -1;
   main.draw();
   $('flame2').hidden = S.mode !== 'sandwich';
   if (S.mode === 'sandwich') {
-    second.setTree(S.tree2, { label: labelFor(S.tree2, prof), color: (v, dim) => originColor(prof, S.tree2.func[v], dim), highlight, zoom: 0, title: `callees of ${prof.funcLabel(S.func)} ↓` });
+    second.setTree(S.tree2, { label: labelFor(S.tree2, prof), color: (v, dim) => originColor(prof, S.tree2.func[v], dim), highlight, zoom: 0, title: `callees of ${prof.funcLabel(S.func)} ↓`, hideRoot: true });
     second.layout(true);
   }
   crumbs();

@@ -19,7 +19,7 @@ export class FlameView {
     this.scroll.append(this.canvas, this.spacer);
     host.append(this.scroll);
     this.ctx = this.canvas.getContext('2d');
-    this.tree = null; this.zoom = 0; this.selected = -1; this.hover = -1;
+    this.tree = null; this.zoom = 0; this.off = 0; this.selected = -1; this.hover = -1;
     this.hits = { node: [], x: [], w: [], depth: [] };
     this.scroll.addEventListener('scroll', () => this.draw());
     this.canvas.addEventListener('mousemove', (e) => this.mouse(e, 'move'));
@@ -28,8 +28,10 @@ export class FlameView {
     new ResizeObserver(() => this.draw()).observe(this.scroll);
   }
 
-  setTree(tree, { label, color, highlight = null, zoom = 0, title = null }) {
-    this.tree = tree; this.label = label; this.color = color; this.highlight = highlight;
+  setTree(tree, { label, color, highlight = null, zoom = 0, title = null, hideRoot = false }) {
+    this.tree = tree;
+    // Sandwich halves hide the synthetic root: their first row is the function itself.
+    this.off = hideRoot ? 1 : 0; this.label = label; this.color = color; this.highlight = highlight;
     this.title = title;
     this.zoom = zoom;
     this.layout(false);
@@ -38,7 +40,7 @@ export class FlameView {
   setOrientation(o) { this.orientation = o; this.layout(true); }
 
   totalHeight() {
-    return this.tree ? (this.tree.maxDepth[this.zoom] + 1) * ROW + 4 : 0;
+    return this.tree ? (this.tree.maxDepth[this.zoom] + 1 - this.off) * ROW + 4 : 0;
   }
   // Sizes the scroll area; a flame graph starts scrolled to its root at the bottom.
   layout(resetScroll) {
@@ -50,6 +52,7 @@ export class FlameView {
 
   // y of a row's top edge in canvas pixels for a tree depth.
   rowY(depth) {
+    depth -= this.off;
     // A short flame graph sits on the bottom edge, like a tall one scrolled to its root.
     const bottom = Math.max(this.totalHeight(), this.scroll.clientHeight);
     const top = this.orientation === 'flame' ? bottom - (depth + 1) * ROW : depth * ROW;
@@ -92,7 +95,7 @@ export class FlameView {
     const firstRow = this.orientation === 'flame'
       ? Math.floor((Math.max(this.totalHeight(), H) - this.scroll.scrollTop - H) / ROW)
       : Math.floor(this.scroll.scrollTop / ROW);
-    const maxDepth = Math.max(firstRow, 0) + rows;
+    const maxDepth = Math.max(firstRow, 0) + rows + this.off;
     // Ancestors of the zoom root span the whole width.
     for (let v = t.parent[Z]; v >= 0; v = t.parent[v]) {
       if (visible(t.depth[v])) this.box(v, 0, W, t.depth[v], true);
@@ -127,6 +130,7 @@ export class FlameView {
   }
 
   box(v, x, w, depth, ancestor) {
+    if (v === 0 && this.off) return;
     const ctx = this.ctx, t = this.tree;
     const y = this.rowY(depth);
     const hl = this.highlight;

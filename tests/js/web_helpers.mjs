@@ -70,7 +70,8 @@ export async function openPage(browser, url, { width = 1400, height = 900 } = {}
   const page = await browser.newPage({ viewport: { width, height } });
   const errors = [];
   page.on('pageerror', (e) => errors.push(e.message));
-  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+  // A source file missing on disk is a 404 the page shows in its source panel; not an error here.
+  page.on('console', (m) => { if (m.type() === 'error' && !/status of 404/.test(m.text())) errors.push(m.text()); });
   await page.goto(url);
   try {
     await page.waitForFunction(() => window.ember && window.ember.ready, null, { timeout: 30000 });
@@ -85,7 +86,9 @@ export const frameRect = (page, name, which = 0, view = 'main') => page.evaluate
 export async function clickFrame(page, name, opts = {}) {
   const r = await frameRect(page, name, opts.which || 0, opts.view || 'main');
   if (!r) throw new Error(`frame ${name} is not drawn`);
-  await page.mouse.click(r.x + Math.min(r.w / 2, 20), r.y + r.h / 2, { modifiers: opts.modifiers || [] });
+  for (const m of opts.modifiers || []) await page.keyboard.down(m);
+  await page.mouse.click(r.x + Math.min(r.w / 2, 20), r.y + r.h / 2);
+  for (const m of opts.modifiers || []) await page.keyboard.up(m);
   return r;
 }
 export const shot = (page, name) => page.screenshot({ path: path.join(SHOTS, `${name}.png`) });
