@@ -43,10 +43,12 @@ pub fn save(path: &Path, p: &Profile) -> anyhow::Result<()> {
         .tempfile_in(dir)
         .with_context(fail)?;
     {
-        let mut gz = GzEncoder::new(BufWriter::with_capacity(1 << 16, tmp.as_file()), flate2::Compression::new(GZIP_LEVEL));
-        write_json(&mut gz, p).with_context(fail)?;
-        let mut buf = gz.finish().with_context(fail)?;
-        buf.flush().with_context(fail)?;
+        // serde_json writes number by number: buffer before the compressor, not only after.
+        let gz = GzEncoder::new(BufWriter::with_capacity(1 << 16, tmp.as_file()), flate2::Compression::new(GZIP_LEVEL));
+        let mut json = BufWriter::with_capacity(1 << 16, gz);
+        write_json(&mut json, p).with_context(fail)?;
+        let gz = json.into_inner().map_err(|e| e.into_error()).with_context(fail)?;
+        gz.finish().with_context(fail)?.flush().with_context(fail)?;
     }
     tmp.as_file().sync_all().with_context(fail)?;
     set_readable(tmp.as_file());

@@ -5,6 +5,7 @@ pub mod formats;
 pub mod model;
 pub mod recorder;
 pub mod store;
+pub mod synth;
 
 pub use model::*;
 pub use recorder::Recorder;
