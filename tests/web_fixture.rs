@@ -2,7 +2,8 @@
 //! (tests/support/web_profiles.rs) with the real `WebServer`, prints the URL, then prints
 //! every page event as one JSON line so tests can assert what an editor would receive.
 //!
-//! Usage: ember-web-fixture [--root DIR] [--live] KIND...   KIND: demo | demo-new | deep:N | big:SAMPLES:STACKS:DEPTH
+//! Usage: web_fixture [--root DIR] [--live] KIND...   (serve)
+//!        web_fixture --write DIR KIND...              (save KIND.ember files for `ember serve`)   KIND: demo | demo-new | deep:N | big:SAMPLES:STACKS:DEPTH
 //! `--live` grows the first profile for 3 s (samples pushed every 100 ms, progress ticks).
 
 #[path = "support/web_profiles.rs"]
@@ -32,6 +33,15 @@ async fn main() {
     if let Some(i) = args.iter().position(|a| a == "--root") {
         root = Some(args.remove(i + 1).into());
         args.remove(i);
+    }
+    if args.first().map(String::as_str) == Some("--write") {
+        let dir = std::path::PathBuf::from(&args[1]);
+        for kind in &args[2..] {
+            let path = dir.join(format!("{}.ember", kind.replace(':', "-")));
+            ember::profile::file::save(&path, &build(kind)).expect("save");
+            println!("{}", path.display());
+        }
+        return;
     }
     let live = args.iter().position(|a| a == "--live").map(|i| args.remove(i)).is_some();
     let mut served = Vec::new();

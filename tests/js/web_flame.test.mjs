@@ -4,11 +4,11 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { fixtureBin, startServer, launch, openPage, frameRect, clickFrame, shot, demoRoot, sleep } from './web_helpers.mjs';
+import { serveFiles, launch, openPage, frameRect, clickFrame, shot, demoRoot, sleep } from './web_helpers.mjs';
 
 let srv, browser, page;
 before(async () => {
-  srv = await startServer(fixtureBin(), ['--root', demoRoot(), 'demo']);
+  srv = await serveFiles(['demo'], demoRoot());
   browser = await launch();
   page = await openPage(browser, srv.url);
 });

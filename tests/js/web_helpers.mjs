@@ -93,3 +93,14 @@ export async function clickFrame(page, name, opts = {}) {
 }
 export const shot = (page, name) => page.screenshot({ path: path.join(SHOTS, `${name}.png`) });
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// Saves profiles built in code as .ember files (web_fixture --write) and serves them with
+// the real `ember serve FILE... --root ROOT`.
+export async function serveFiles(kinds, root) {
+  const { execFileSync } = await import('node:child_process');
+  const dir = mkdtempSync(path.join(tmpdir(), 'ember-files-'));
+  const files = execFileSync(fixtureBin(), ['--write', dir, ...kinds], { encoding: 'utf8' }).trim().split('\n');
+  const srv = await startServer(emberBin(), ['serve', ...files, '--root', root]);
+  srv.files = files;
+  return srv;
+}

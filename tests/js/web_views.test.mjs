@@ -5,12 +5,12 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { fixtureBin, startServer, launch, openPage, frameRect, clickFrame, shot, demoRoot, sleep } from './web_helpers.mjs';
+import { serveFiles, launch, openPage, frameRect, clickFrame, shot, demoRoot, sleep } from './web_helpers.mjs';
 
 let srv, browser, page, root;
 before(async () => {
   root = demoRoot();
-  srv = await startServer(fixtureBin(), ['--root', root, 'demo']);
+  srv = await serveFiles(['demo'], root);
   browser = await launch();
   page = await openPage(browser, srv.url);
 });
