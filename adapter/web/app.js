@@ -113,13 +113,14 @@ function redraw(newTree = false) {
   const title = S.mode === 'sandwich' ? `callers of ${prof.funcLabel(S.func)} ↑` : showElided ? 'elided: stacks only in BASE (blue)' : null;
   main.orientation = S.mode === 'sandwich' ? 'flame' : S.orientation;
   main.setTree(tree, { label: labelFor(tree, lp), color, highlight, zoom, title, hideRoot: S.mode === 'sandwich' });
-  if (newTree) main.layout(true);
+  if (newTree) main.layout(true, false);
   main.selected = S.selected < tree.n ? S.selected : -1;
   main.draw();
   $('flame2').hidden = S.mode !== 'sandwich';
   if (S.mode === 'sandwich') {
     second.setTree(S.tree2, { label: labelFor(S.tree2, prof), color: (v, dim) => originColor(prof, S.tree2.func[v], dim), highlight, zoom: 0, title: `callees of ${prof.funcLabel(S.func)} ↓`, hideRoot: true });
-    second.layout(true);
+    second.layout(true, false);
+    second.draw();
   }
   crumbs();
   details();
@@ -183,6 +184,14 @@ function zoomTo(node, push = true) {
   main.setZoom(node);
   redraw();
   sendFocus();
+}
+// Selection changes only move the outline (and the details panel).
+function select(v) {
+  S.selected = v;
+  main.selected = v;
+  main.drawOverlay();
+  details();
+  updateButtons();
 }
 function sendFocus() {
   if (S.mode === 'tree') postEvent(S.zoomPath.length ? { type: 'focus', p: S.index, path: S.zoomPath } : { type: 'focus', p: S.index });
@@ -415,9 +424,8 @@ function move(key) {
     if (i < 0 || i >= sib.length) return;
     v = sib[i];
   }
-  S.selected = v;
-  redraw();
-  main.reveal(v); main.draw();
+  select(v);
+  main.reveal(v);
 }
 document.addEventListener('keydown', (e) => {
   if (e.target.tagName === 'INPUT' || e.target.tagName === 'SELECT') {
@@ -527,6 +535,7 @@ async function start(index) {
   fillThreads();
   rebuild();
   S.timings.firstPaint = performance.now() - t0;
+  S.timings.readyAt = performance.now();  // since navigation start
   statusText();
   liveStream?.close();
   loadedGen = -1;
@@ -561,3 +570,32 @@ window.ember.placeholders = () => main.hits.node.filter((v) => v < 0).length;
 window.ember.zoomName = () => { const z = currentZoom(); return z > 0 ? S.prof.funcLabel(S.tree.func[z]) : 'all'; };
 window.ember.selectedName = () => (S.selected > 0 ? S.prof.funcLabel(S.tree.func[S.selected]) : null);
 window.ember.views = { main, second, timeView };
+
+// Benchmark hooks (bench/web.sh): drive the real event handlers synchronously and time them.
+window.ember.bench = {
+  // Clicks the k-th widest drawn frame below the zoom root (k cycles), returns ms.
+  zoomInto(k) {
+    const h = main.hits, r = main.canvas.getBoundingClientRect();
+    const idx = [];
+    for (let i = 0; i < h.node.length; i++) if (h.node[i] > 0 && h.w[i] > 4 && h.node[i] !== main.zoom) idx.push(i);
+    if (!idx.length) return null;
+    const i = idx[k % idx.length];
+    const t = performance.now();
+    main.canvas.dispatchEvent(new MouseEvent('click', { clientX: r.left + h.x[i] + 2, clientY: r.top + main.rowY(h.depth[i]) + 5, bubbles: true }));
+    return performance.now() - t;
+  },
+  hoverAt(fx, fy) {
+    const r = main.canvas.getBoundingClientRect();
+    const t = performance.now();
+    main.canvas.dispatchEvent(new MouseEvent('mousemove', { clientX: r.left + fx * r.width, clientY: r.top + fy * r.height, bubbles: true }));
+    return performance.now() - t;
+  },
+  search(q) {
+    const el = document.getElementById('search');
+    el.value = q;
+    const t = performance.now();
+    el.dispatchEvent(new Event('input', { bubbles: true }));
+    return performance.now() - t;
+  },
+  reset() { const t = performance.now(); reset(); return performance.now() - t; },
+};

@@ -13,17 +13,24 @@ export class FlameView {
     this.onHover = onHover; this.onClick = onClick;
     this.scroll = document.createElement('div');
     this.scroll.className = 'flame-scroll';
+    // The frames canvas and, over it, an overlay for hover/selection outlines, so moving the
+    // mouse repaints one outline rather than every frame.
+    this.sticky = document.createElement('div');
+    this.sticky.className = 'flame-sticky';
     this.canvas = document.createElement('canvas');
     this.canvas.className = 'flame-canvas';
+    this.overlay = document.createElement('canvas');
+    this.overlay.className = 'flame-overlay';
+    this.sticky.append(this.canvas, this.overlay);
     this.spacer = document.createElement('div');
-    this.scroll.append(this.canvas, this.spacer);
+    this.scroll.append(this.sticky, this.spacer);
     host.append(this.scroll);
     this.ctx = this.canvas.getContext('2d');
     this.tree = null; this.zoom = 0; this.off = 0; this.selected = -1; this.hover = -1;
     this.hits = { node: [], x: [], w: [], depth: [] };
-    this.scroll.addEventListener('scroll', () => this.draw());
+    this.scroll.addEventListener('scroll', () => { if (this.scroll.scrollTop !== this.drawnScroll) this.draw(); });
     this.canvas.addEventListener('mousemove', (e) => this.mouse(e, 'move'));
-    this.canvas.addEventListener('mouseleave', () => { this.hover = -1; this.onHover?.(null); this.draw(); });
+    this.canvas.addEventListener('mouseleave', () => { this.hover = -1; this.onHover?.(null); this.drawOverlay(); });
     this.canvas.addEventListener('click', (e) => this.mouse(e, 'click'));
     new ResizeObserver(() => this.draw()).observe(this.scroll);
   }
@@ -34,20 +41,23 @@ export class FlameView {
     this.off = hideRoot ? 1 : 0; this.label = label; this.color = color; this.highlight = highlight;
     this.title = title;
     this.zoom = zoom;
-    this.layout(false);
+    this.layout(false, false);
   }
-  setZoom(node) { this.zoom = node; this.layout(true); }
-  setOrientation(o) { this.orientation = o; this.layout(true); }
+  setZoom(node) { this.zoom = node; this.layout(true, false); }
 
   totalHeight() {
     return this.tree ? (this.tree.maxDepth[this.zoom] + 1 - this.off) * ROW + 4 : 0;
   }
   // Sizes the scroll area; a flame graph starts scrolled to its root at the bottom.
-  layout(resetScroll) {
+  layout(resetScroll, draw = true) {
     const viewH = this.scroll.clientHeight;
     this.spacer.style.height = `${Math.max(0, this.totalHeight() - viewH)}px`;
-    if (resetScroll) this.scroll.scrollTop = this.orientation === 'flame' ? this.scroll.scrollHeight : 0;
-    this.draw();
+    if (resetScroll) {
+      const top = this.orientation === 'flame' ? this.scroll.scrollHeight : 0;
+      // The scroll event would redraw a frame later; note the position so it does not.
+      if (this.scroll.scrollTop !== top) { this.scroll.scrollTop = top; this.drawnScroll = null; }
+    }
+    if (draw) this.draw();
   }
 
   // y of a row's top edge in canvas pixels for a tree depth.
@@ -69,10 +79,14 @@ export class FlameView {
   draw() {
     const W = this.scroll.clientWidth, H = this.scroll.clientHeight;
     const dpr = window.devicePixelRatio || 1;
-    if (this.canvas.width !== Math.round(W * dpr) || this.canvas.height !== Math.round(H * dpr)) {
-      this.canvas.width = Math.round(W * dpr); this.canvas.height = Math.round(H * dpr);
-      this.canvas.style.width = `${W}px`; this.canvas.style.height = `${H}px`;
+    this.drawnScroll = this.scroll.scrollTop;
+    for (const c of [this.canvas, this.overlay]) {
+      if (c.width !== Math.round(W * dpr) || c.height !== Math.round(H * dpr)) {
+        c.width = Math.round(W * dpr); c.height = Math.round(H * dpr);
+        c.style.width = `${W}px`; c.style.height = `${H}px`;
+      }
     }
+    this.sticky.style.height = `${H}px`;
     const ctx = this.ctx;
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
     ctx.clearRect(0, 0, W, H);
@@ -124,6 +138,7 @@ export class FlameView {
       // Left to right, so frames are drawn (and found) in x order.
       for (let j = big.length - 1; j >= 0; j--) stack.push(big[j]);
     }
+    this.drawOverlay();
     if (this.title) {
       ctx.fillStyle = '#444'; ctx.fillText(this.title, 6, this.orientation === 'flame' ? 10 : H - 10);
     }
@@ -137,11 +152,6 @@ export class FlameView {
     const dim = hl && v !== 0 && !hl[t.func[v]];
     ctx.fillStyle = ancestor || v === 0 ? '#d8d2c8' : (hl && !dim ? '#d54ce0' : this.color(v, dim));
     ctx.fillRect(x + 0.5, y + 0.5, Math.max(w - 1, 0.5), ROW - 1);
-    if (v === this.selected || v === this.hover) {
-      ctx.strokeStyle = v === this.selected ? '#111' : '#555';
-      ctx.lineWidth = v === this.selected ? 2 : 1;
-      ctx.strokeRect(x + 1, y + 1, Math.max(w - 2, 1), ROW - 2);
-    }
     if (w > 3 * this.charW + 6) {
       const text = this.label(v);
       const fit = Math.floor((w - 6) / this.charW);
@@ -149,6 +159,21 @@ export class FlameView {
       ctx.fillText(text.length > fit ? text.slice(0, Math.max(fit - 1, 1)) + '…' : text, x + 3, y + ROW / 2);
     }
     this.record(v, x, w, depth);
+  }
+
+  // Outlines of the selected and hovered frames, on the overlay canvas.
+  drawOverlay() {
+    const o = this.overlay.getContext('2d');
+    const dpr = window.devicePixelRatio || 1;
+    o.setTransform(dpr, 0, 0, dpr, 0, 0);
+    o.clearRect(0, 0, this.overlay.width, this.overlay.height);
+    for (const [v, color, width] of [[this.selected, '#111', 2], [this.hover, '#444', 1]]) {
+      if (v < 0 || !this.hits) continue;
+      const r = this.rectOf(v);
+      if (!r) continue;
+      o.strokeStyle = color; o.lineWidth = width;
+      o.strokeRect(r.x + 1, r.y + 1, Math.max(r.w - 2, 1), ROW - 2);
+    }
   }
 
   placeholder(parent, x, w, depth, n) {
@@ -195,7 +220,7 @@ export class FlameView {
     const hit = this.hitAt(e.clientX - r.left, e.clientY - r.top);
     if (kind === 'move') {
       const v = hit ? hit.node : -1;
-      if (v !== this.hover) { this.hover = v; this.draw(); }
+      if (v !== this.hover) { this.hover = v; this.drawOverlay(); }
       this.onHover?.(hit, e);
     } else if (hit) {
       this.onClick?.(hit, e);
