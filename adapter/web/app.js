@@ -193,7 +193,13 @@ function select(v) {
   details();
   updateButtons();
 }
+// The editor follows the zoom; a burst of zooms (keys held, Back pressed fast) sends one.
+let focusTimer = null;
 function sendFocus() {
+  clearTimeout(focusTimer);
+  focusTimer = setTimeout(sendFocusNow, 120);
+}
+function sendFocusNow() {
   if (S.mode === 'tree') postEvent(S.zoomPath.length ? { type: 'focus', p: S.index, path: S.zoomPath } : { type: 'focus', p: S.index });
   else if (S.mode === 'root' || S.mode === 'sandwich') postEvent({ type: 'focus', p: S.index, function: S.func });
 }
@@ -397,7 +403,7 @@ function stepMatch(dir) {
   // Zoom out to the nearest ancestor that shows it wide enough, if needed.
   const z = currentZoom();
   const inside = S.tree.pre[v] >= S.tree.pre[z] && S.tree.pre[v] < S.tree.end[z];
-  if (!inside || S.tree.total[v] / S.tree.total[z] * main.scroll.clientWidth < 4) zoomTo(S.tree.parent[v] >= 0 ? S.tree.parent[v] : 0);
+  if (!inside || S.tree.total[v] / S.tree.total[z] * main.W < 4) zoomTo(S.tree.parent[v] >= 0 ? S.tree.parent[v] : 0);
   else redraw();
   main.reveal(v); main.draw();
   applySearch();

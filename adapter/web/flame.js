@@ -26,13 +26,23 @@ export class FlameView {
     this.scroll.append(this.sticky, this.spacer);
     host.append(this.scroll);
     this.ctx = this.canvas.getContext('2d');
-    this.tree = null; this.zoom = 0; this.off = 0; this.selected = -1; this.hover = -1;
+    this.tree = null; this.zoom = 0; this.off = 0;
+    this.geom = { scrollTop: 0, bottom: 0, H: 0 }; this.selected = -1; this.hover = -1;
     this.hits = { node: [], x: [], w: [], depth: [] };
-    this.scroll.addEventListener('scroll', () => { if (this.scroll.scrollTop !== this.drawnScroll) this.draw(); });
+    // Geometry is tracked from events (resize, scroll) rather than read from the DOM while
+    // drawing: a read after the page changed forces a synchronous layout of the whole page.
+    this.W = 0; this.H = 0; this.st = 0;
+    this.scroll.addEventListener('scroll', () => {
+      const st = this.scroll.scrollTop;
+      if (st !== this.st) { this.st = st; this.draw(); }
+    });
     this.canvas.addEventListener('mousemove', (e) => this.mouse(e, 'move'));
     this.canvas.addEventListener('mouseleave', () => { this.hover = -1; this.onHover?.(null); this.drawOverlay(); });
     this.canvas.addEventListener('click', (e) => this.mouse(e, 'click'));
-    new ResizeObserver(() => this.draw()).observe(this.scroll);
+    new ResizeObserver(([e]) => {
+      this.W = e.contentRect.width; this.H = e.contentRect.height;
+      this.layout(false);
+    }).observe(this.scroll);
   }
 
   setTree(tree, { label, color, highlight = null, zoom = 0, title = null, hideRoot = false }) {
@@ -50,36 +60,47 @@ export class FlameView {
   }
   // Sizes the scroll area; a flame graph starts scrolled to its root at the bottom.
   layout(resetScroll, draw = true) {
-    const viewH = this.scroll.clientHeight;
-    this.spacer.style.height = `${Math.max(0, this.totalHeight() - viewH)}px`;
-    if (resetScroll) {
-      const top = this.orientation === 'flame' ? this.scroll.scrollHeight : 0;
-      // The scroll event would redraw a frame later; note the position so it does not.
-      if (this.scroll.scrollTop !== top) { this.scroll.scrollTop = top; this.drawnScroll = null; }
-    }
+    this.measure();
+    const h = `${Math.max(0, this.totalHeight() - this.H)}px`;
+    if (this.spacer.style.height !== h) this.spacer.style.height = h;
+    const maxTop = Math.max(0, this.totalHeight() - this.H);
+    const top = resetScroll ? (this.orientation === 'flame' ? maxTop : 0) : Math.min(this.st, maxTop);
+    if (top !== this.st) { this.st = top; this.scroll.scrollTop = top; }
     if (draw) this.draw();
   }
 
   // y of a row's top edge in canvas pixels for a tree depth.
+  // The first draw of a view that was hidden has no size yet: read it once.
+  measure() {
+    if (!this.W || !this.H) { this.W = this.scroll.clientWidth; this.H = this.scroll.clientHeight; }
+  }
+
+  // Uses the geometry noted by the last draw: reading the DOM here (scrollTop, clientHeight)
+  // for every frame forces layouts and costs more than the drawing.
   rowY(depth) {
     depth -= this.off;
+    const g = this.geom;
     // A short flame graph sits on the bottom edge, like a tall one scrolled to its root.
-    const bottom = Math.max(this.totalHeight(), this.scroll.clientHeight);
-    const top = this.orientation === 'flame' ? bottom - (depth + 1) * ROW : depth * ROW;
-    return top - this.scroll.scrollTop;
+    const top = this.orientation === 'flame' ? g.bottom - (depth + 1) * ROW : depth * ROW;
+    return top - g.scrollTop;
   }
 
   // Brings a node's row into view.
   reveal(node) {
     const y = this.rowY(this.tree.depth[node]);
-    const h = this.scroll.clientHeight;
-    if (y < 0 || y + ROW > h) this.scroll.scrollTop += y - h / 2;
+    const h = this.geom.H;
+    if (y < 0 || y + ROW > h) {
+      this.st = Math.max(0, Math.min(this.totalHeight() - h, this.st + y - h / 2));
+      this.scroll.scrollTop = this.st;
+      this.draw();
+    }
   }
 
   draw() {
-    const W = this.scroll.clientWidth, H = this.scroll.clientHeight;
+    this.measure();
+    const W = this.W, H = this.H;
+    this.geom = { scrollTop: this.st, bottom: Math.max(this.totalHeight(), H), H };
     const dpr = window.devicePixelRatio || 1;
-    this.drawnScroll = this.scroll.scrollTop;
     for (const c of [this.canvas, this.overlay]) {
       if (c.width !== Math.round(W * dpr) || c.height !== Math.round(H * dpr)) {
         c.width = Math.round(W * dpr); c.height = Math.round(H * dpr);
@@ -91,6 +112,7 @@ export class FlameView {
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
     ctx.clearRect(0, 0, W, H);
     const hits = this.hits = { node: [], x: [], w: [], depth: [] };
+    this.batch = new Map(); this.texts = []; this.dimTexts = [];
     const t = this.tree;
     if (!t || t.total[this.zoom] === 0) {
       ctx.fillStyle = '#888'; ctx.font = FONT;
@@ -107,8 +129,8 @@ export class FlameView {
     const dz = t.depth[Z];
     const rows = Math.ceil(H / ROW) + 1;
     const firstRow = this.orientation === 'flame'
-      ? Math.floor((Math.max(this.totalHeight(), H) - this.scroll.scrollTop - H) / ROW)
-      : Math.floor(this.scroll.scrollTop / ROW);
+      ? Math.floor((Math.max(this.totalHeight(), H) - this.st - H) / ROW)
+      : Math.floor(this.st / ROW);
     const maxDepth = Math.max(firstRow, 0) + rows + this.off;
     // Ancestors of the zoom root span the whole width.
     for (let v = t.parent[Z]; v >= 0; v = t.parent[v]) {
@@ -138,27 +160,43 @@ export class FlameView {
       // Left to right, so frames are drawn (and found) in x order.
       for (let j = big.length - 1; j >= 0; j--) stack.push(big[j]);
     }
+    this.flushBatch();
     this.drawOverlay();
     if (this.title) {
       ctx.fillStyle = '#444'; ctx.fillText(this.title, 6, this.orientation === 'flame' ? 10 : H - 10);
     }
   }
 
+  // Frames are queued by colour and painted in batches (one fillStyle per colour, then the
+  // labels), which is what keeps a full redraw of thousands of frames within a frame budget.
   box(v, x, w, depth, ancestor) {
     if (v === 0 && this.off) return;
-    const ctx = this.ctx, t = this.tree;
+    const t = this.tree;
     const y = this.rowY(depth);
     const hl = this.highlight;
     const dim = hl && v !== 0 && !hl[t.func[v]];
-    ctx.fillStyle = ancestor || v === 0 ? '#d8d2c8' : (hl && !dim ? '#d54ce0' : this.color(v, dim));
-    ctx.fillRect(x + 0.5, y + 0.5, Math.max(w - 1, 0.5), ROW - 1);
+    const color = ancestor || v === 0 ? '#d8d2c8' : (hl && !dim ? '#d54ce0' : this.color(v, dim));
+    let q = this.batch.get(color);
+    if (!q) this.batch.set(color, (q = []));
+    q.push(x + 0.5, y + 0.5, Math.max(w - 1, 0.5));
     if (w > 3 * this.charW + 6) {
       const text = this.label(v);
       const fit = Math.floor((w - 6) / this.charW);
-      ctx.fillStyle = dim ? '#777' : '#111';
-      ctx.fillText(text.length > fit ? text.slice(0, Math.max(fit - 1, 1)) + '…' : text, x + 3, y + ROW / 2);
+      (dim ? this.dimTexts : this.texts).push(text.length > fit ? text.slice(0, Math.max(fit - 1, 1)) + '…' : text, x + 3, y + ROW / 2);
     }
     this.record(v, x, w, depth);
+  }
+
+  flushBatch() {
+    const ctx = this.ctx;
+    for (const [color, q] of this.batch) {
+      ctx.fillStyle = color;
+      for (let i = 0; i < q.length; i += 3) ctx.fillRect(q[i], q[i + 1], q[i + 2], ROW - 1);
+    }
+    for (const [texts, color] of [[this.texts, '#111'], [this.dimTexts, '#777']]) {
+      ctx.fillStyle = color;
+      for (let i = 0; i < texts.length; i += 3) ctx.fillText(texts[i], texts[i + 1], texts[i + 2]);
+    }
   }
 
   // Outlines of the selected and hovered frames, on the overlay canvas.
@@ -179,8 +217,9 @@ export class FlameView {
   placeholder(parent, x, w, depth, n) {
     const ctx = this.ctx;
     const y = this.rowY(depth);
-    ctx.fillStyle = '#c9c9c9';
-    ctx.fillRect(x, y + 0.5, Math.max(w, 1), ROW - 1);
+    let q = this.batch.get('#c9c9c9');
+    if (!q) this.batch.set('#c9c9c9', (q = []));
+    q.push(x, y + 0.5, Math.max(w, 1));
     if (w > 8) {
       ctx.strokeStyle = '#aaa'; ctx.lineWidth = 1; ctx.beginPath();
       for (let k = x; k < x + w; k += 6) { ctx.moveTo(k, y + ROW - 1); ctx.lineTo(Math.min(k + 6, x + w), y + 1); }
