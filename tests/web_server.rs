@@ -252,3 +252,46 @@ async fn page_events_reach_the_editor() {
     let first_frames = vec![p.stack_frames(p.samples.stack[0]).last().unwrap()];
     assert!(count(&Focus::Path(first_frames)) > 0);
 }
+
+/// `ember serve FILE --open` through the real binary: prints the URL, hands the same URL to
+/// the browser ($BROWSER), serves the file; a bad file gets a clear error and exit code 1.
+#[test]
+fn ember_serve_cli_opens_and_serves() {
+    use std::process::{Command, Stdio};
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("demo.ember");
+    ember::profile::file::save(&file, &web_profiles::demo()).unwrap();
+    let opened = dir.path().join("opened.txt");
+    let browser = dir.path().join("browser.sh");
+    std::fs::write(&browser, format!("#!/bin/sh\necho \"$1\" > {}\n", opened.display())).unwrap();
+    std::fs::set_permissions(&browser, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ember"))
+        .args(["serve", file.to_str().unwrap(), "--open", "--root", dir.path().to_str().unwrap()])
+        .env("BROWSER", &browser)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let url = line.trim().to_string();
+    assert!(url.starts_with("http://127.0.0.1:") && url.contains("/?token="), "{url}");
+    let port: u16 = url.split(':').nth(2).unwrap().split('/').next().unwrap().parse().unwrap();
+    let r = get(port, &format!("/api/profile?token={}", token(&url)));
+    assert_eq!(r.status, 200);
+    assert_eq!(header_json(&r.body)["arrays"]["sample_stack"]["len"], 1600);
+    let mut waited = 0;
+    while !opened.exists() && waited < 50 {
+        std::thread::sleep(Duration::from_millis(100));
+        waited += 1;
+    }
+    assert_eq!(std::fs::read_to_string(&opened).unwrap().trim(), url, "--open hands the URL to the browser");
+    child.kill().unwrap();
+    let _ = child.wait();
+
+    std::fs::write(dir.path().join("bad.ember"), "not a profile").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_ember")).args(["serve", dir.path().join("bad.ember").to_str().unwrap()]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("bad.ember") && err.contains("not an Ember profile"), "{err}");
+}
