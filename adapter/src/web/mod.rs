@@ -23,9 +23,6 @@ use tokio::sync::{mpsc, Notify};
 pub struct WebOptions {
     /// 0 picks a free port.
     pub port: u16,
-    /// The project folder: relative source paths resolve against it and files under it are
-    /// coloured as "project". None = the current directory.
-    pub root: Option<PathBuf>,
 }
 
 /// What the user did in the page that an editor may want to follow.
@@ -89,22 +86,29 @@ pub struct Served {
 }
 
 impl WebServer {
+    /// Serves one profile; relative source paths resolve against the current directory.
     pub async fn start(opts: WebOptions, profile: SharedProfile) -> anyhow::Result<WebServer> {
+        Self::start_in(opts, profile, None).await
+    }
+
+    /// Serves one profile of the project at `root` (the workspace): relative source paths
+    /// resolve against it and its files are coloured as "project". None = current directory.
+    pub async fn start_in(opts: WebOptions, profile: SharedProfile, root: Option<PathBuf>) -> anyhow::Result<WebServer> {
         let name = profile.profile.read().unwrap().meta.command_line.join(" ");
         let name = if name.is_empty() { "profile".to_string() } else { name };
-        Self::start_many(opts, vec![Served { name, shared: profile }]).await
+        Self::start_many(opts, vec![Served { name, shared: profile }], root).await
     }
 
     /// Serves several profiles; the page opens the first and can switch to or compare with
     /// the others (`?p=INDEX`).
-    pub async fn start_many(opts: WebOptions, profiles: Vec<Served>) -> anyhow::Result<WebServer> {
+    pub async fn start_many(opts: WebOptions, profiles: Vec<Served>, root: Option<PathBuf>) -> anyhow::Result<WebServer> {
         anyhow::ensure!(!profiles.is_empty(), "no profile to serve");
         let listener = tokio::net::TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, opts.port)))
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen on 127.0.0.1:{}: {e} (pick another --port, or 0 for any free port)", opts.port))?;
         let port = listener.local_addr()?.port();
         let token = security::new_token()?;
-        let root = match opts.root {
+        let root = match root {
             Some(r) => r,
             None => std::env::current_dir()?,
         };
@@ -125,9 +129,9 @@ impl WebServer {
     }
 }
 
-/// Opens `url` in the user's browser (`$BROWSER`, else the platform's opener). Errors say
-/// which command failed; the URL is printed anyway by the callers.
-pub fn open_browser(url: &str) -> anyhow::Result<()> {
+/// Opens `url` in the user's browser (`$BROWSER`, else the platform's opener) without
+/// waiting for it; if none can be started, says so and asks the user to open it.
+pub fn open_browser(url: &str) {
     let mut cmd = if let Ok(b) = std::env::var("BROWSER") {
         let mut c = std::process::Command::new(b);
         c.arg(url);
@@ -146,6 +150,7 @@ pub fn open_browser(url: &str) -> anyhow::Result<()> {
         c
     };
     cmd.stdin(std::process::Stdio::null()).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null());
-    cmd.spawn().map_err(|e| anyhow::anyhow!("cannot open a browser ({:?}): {e}; open the URL yourself", cmd.get_program()))?;
-    Ok(())
+    if let Err(e) = cmd.spawn() {
+        eprintln!("ember: could not open a browser ({:?}: {e}); open {url} yourself", cmd.get_program());
+    }
 }
