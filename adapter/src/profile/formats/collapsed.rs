@@ -81,11 +81,13 @@ impl Builder {
             }
             return t;
         }
+        let hex = tid.is_none() && raw_id.starts_with("0x");
         let tid = tid.unwrap_or_else(|| {
             self.synthetic_tid += 1;
             self.synthetic_tid
         });
-        let shown = if name.is_empty() && !raw_id.is_empty() && raw_id.parse::<u32>().is_err() { raw_id } else { name };
+        // A pthread id that is no kernel tid still tells threads apart when shown.
+        let shown = if name.is_empty() && hex { raw_id } else { name };
         let t = self.p.thread(pid, tid, Some(shown));
         self.threads.insert(key, t);
         t

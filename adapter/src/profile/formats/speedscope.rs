@@ -5,7 +5,7 @@
 //! thread's next sample: speedscope's time-order view then shows real time, and a reader gets
 //! the timestamps back (`startValue` + the weights before).
 
-use super::collapsed::Builder;
+use super::collapsed::{parse_part, Builder, Part};
 use crate::profile::model::*;
 use anyhow::{bail, Context};
 use serde::{Deserialize, Serialize};
@@ -100,6 +100,18 @@ pub fn read(bytes: &[u8]) -> anyhow::Result<Profile> {
         .iter()
         .map(|f| b.frame(f.file.as_deref().unwrap_or(""), &f.name, f.line.map(|l| l.max(0.0) as u32).unwrap_or(0)))
         .collect();
+    // py-spy (with --threads / --subprocesses) puts `thread (TID): NAME` and `process PID:"cmd"`
+    // frames at the root of each stack: they name the thread, they are not code.
+    let context: Vec<Option<String>> = file
+        .shared
+        .frames
+        .iter()
+        .map(|f| match (f.file.as_deref(), parse_part(&f.name, true)) {
+            (None | Some(""), Part::Thread { name, .. }) => Some(name.to_string()),
+            (None | Some(""), Part::Process { .. }) => Some(String::new()),
+            _ => None,
+        })
+        .collect();
     let mut timed = true;
     let mut stack = Vec::new();
     let mut max_end = 0.0f64;
@@ -129,9 +141,14 @@ pub fn read(bytes: &[u8]) -> anyhow::Result<Profile> {
         for (k, (sample, w)) in s.samples.iter().zip(&s.weights).enumerate() {
             stack.clear();
             for &f in sample {
-                match frames.get(f) {
-                    Some(&fr) => stack.push(fr),
-                    None => bail!("profile {i}, sample {k} refers to frame {f} but there are {} frames", frames.len()),
+                match (frames.get(f), context.get(f)) {
+                    (Some(_), Some(Some(name))) if stack.is_empty() => {
+                        if !name.is_empty() && b.p.threads[thread as usize].name.is_empty() {
+                            b.p.threads[thread as usize].name = name.clone();
+                        }
+                    }
+                    (Some(&fr), _) => stack.push(fr),
+                    (None, _) => bail!("profile {i}, sample {k} refers to frame {f} but there are {} frames", frames.len()),
                 }
             }
             if !w.is_finite() || *w < 0.0 {
