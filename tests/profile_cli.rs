@@ -239,3 +239,55 @@ fn diff_draws_a_differential_flamegraph() {
     let e = fail(&ember(&["diff", base.to_str().unwrap(), new.to_str().unwrap(), "-o", d.path("diff.png").to_str().unwrap()]));
     assert!(e.contains(".svg"), "{e}");
 }
+
+/// A pyenv CPython for recording (the sampler reads it from outside).
+fn python() -> String {
+    for v in ["3.12.1", "3.11.7", "3.13.0", "3.10.13"] {
+        let p = format!("/root/.pyenv/versions/{v}/bin/python3");
+        if Path::new(&p).exists() {
+            return p;
+        }
+    }
+    panic!("no pyenv CPython under /root/.pyenv/versions (scripts/setup.sh installs them)");
+}
+
+#[test]
+fn recorded_profile_converts_to_every_format() {
+    let d = Dir::new();
+    let script = d.path("busy.py");
+    std::fs::write(
+        &script,
+        "import time\n\
+         def leaf(n):\n    s = 0\n    for i in range(n):\n        s += i\n    return s\n\
+         def outer():\n    end = time.time() + 0.6\n    while time.time() < end:\n        leaf(5000)\n\
+         outer()\n",
+    )
+    .unwrap();
+    let rec = d.path("rec.ember");
+    let out = ember(&["record", "-o", rec.to_str().unwrap(), "--", &python(), script.to_str().unwrap()]);
+    ok(&out);
+    let txt = d.path("rec.txt");
+    convert(rec.to_str().unwrap(), &txt);
+    let lines = collapsed(&txt);
+    let n = total(&lines);
+    assert!(n > 100, "{n} samples in 0.6 s at 1 kHz");
+    let script_path = script.to_str().unwrap();
+    let hot: u64 = lines
+        .iter()
+        .filter(|(s, _)| s.contains(&format!("outer ({script_path}:10);leaf ({script_path}:")))
+        .map(|(_, c)| c)
+        .sum();
+    assert!(hot * 2 > n, "most samples are in leaf under outer: {hot} of {n}: {lines:?}");
+    // Every output format from the real recording, and back where the format can be read.
+    for name in ["rec.json", "rec.svg", "rec.pb.gz", "again.ember"] {
+        convert(rec.to_str().unwrap(), &d.path(name));
+        assert!(std::fs::metadata(d.path(name)).unwrap().len() > 100, "{name}");
+    }
+    let back = d.path("back.txt");
+    convert(d.path("rec.json").to_str().unwrap(), &back);
+    assert_eq!(collapsed(&back), lines);
+    let back = d.path("back2.txt");
+    convert(d.path("again.ember").to_str().unwrap(), &back);
+    assert_eq!(collapsed(&back), lines);
+    assert!(std::fs::read_to_string(d.path("rec.svg")).unwrap().contains("leaf"));
+}

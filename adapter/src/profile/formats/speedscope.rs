@@ -285,3 +285,54 @@ pub fn write<W: Write>(p: &Profile, w: W) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_survive_a_round_trip() {
+        let mut p = Profile::new(Meta { timed: true, rate_hz: Some(1000.0), ..Default::default() });
+        let a = p.thread(1, 1, Some("MainThread"));
+        let b = p.thread(1, 2, Some("worker"));
+        let f = p.intern_function("/src/a.py", "main", 1);
+        let g = p.intern_function("/src/a.py", "work", 10);
+        let (fa, gb) = (p.intern_frame(f, 2), p.intern_frame(g, 12));
+        let s1 = p.intern_stack_path(&[fa]).unwrap();
+        let s2 = p.intern_stack_path(&[fa, gb]).unwrap();
+        let mut expect_a = Vec::new();
+        let mut expect_b = Vec::new();
+        let mut t = 5_000_000u64;
+        for i in 0..50u64 {
+            t += 900_000 + (i * 7_777) % 300_000;
+            p.push_sample(t, a, if i % 3 == 0 { s2 } else { s1 }, 0);
+            expect_a.push(t);
+            if i % 2 == 0 {
+                p.push_sample(t + 1_234, b, s2, 0);
+                expect_b.push(t + 1_234);
+            }
+        }
+        let mut buf = Vec::new();
+        write(&p, &mut buf).unwrap();
+        assert!(sniff(std::str::from_utf8(&buf[..200]).unwrap()));
+        let q = read(&buf).unwrap();
+        assert!(q.meta.timed);
+        let times = |th: &str| -> Vec<u64> {
+            let t = q.threads.iter().position(|x| x.name == th).unwrap() as ThreadIdx;
+            (0..q.samples.len()).filter(|&i| q.samples.thread[i] == t).map(|i| q.samples.time_ns[i]).collect()
+        };
+        assert_eq!(times("MainThread"), expect_a);
+        assert_eq!(times("worker"), expect_b);
+        assert_eq!(q.threads.iter().map(|t| t.tid).collect::<Vec<_>>(), [1, 2]);
+        let leaf = q.stack_frames(q.samples.stack[0]).next().unwrap();
+        assert_eq!(crate::profile::formats::collapsed::frame_label(&q, leaf), "work (/src/a.py:12)");
+    }
+
+    #[test]
+    fn evented_profiles_are_refused_clearly() {
+        let text = r#"{"$schema":"https://www.speedscope.app/file-format-schema.json","shared":{"frames":[{"name":"a"}]},
+            "profiles":[{"type":"evented","name":"x","unit":"none","startValue":0,"endValue":1,"events":[]}]}"#;
+        let e = read(text.as_bytes()).unwrap_err().to_string();
+        assert!(e.contains("evented"), "{e}");
+    }
+}
