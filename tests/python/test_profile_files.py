@@ -109,6 +109,7 @@ def test_pprof_decodes_with_protobuf(tmp_path):
     assert st[0] == ""
     assert [(st[t.type], st[t.unit]) for t in prof.sample_type] == [("samples", "count"), ("wall", "nanoseconds")]
     assert (st[prof.period_type.type], st[prof.period_type.unit]) == ("wall", "nanoseconds") and prof.period > 0
+    assert st[prof.default_sample_type] == "wall"
     locs = {l.id: l for l in prof.location}
     funcs = {f.id: f for f in prof.function}
     assert 0 not in locs and 0 not in funcs

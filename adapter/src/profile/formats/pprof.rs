@@ -234,6 +234,8 @@ pub fn build(p: &Profile) -> PProfile {
         comment.push(st.id(&format!("python {v}")));
     }
     let period_type = Some(ValueType { r#type: st.id("wall"), unit: st.id("nanoseconds") });
+    // profile.proto: the string-table index of the preferred sample type's name.
+    let default_sample_type = st.id("wall");
     PProfile {
         sample_type,
         sample: samples,
@@ -247,7 +249,7 @@ pub fn build(p: &Profile) -> PProfile {
         period_type,
         period: interval_ns,
         comment,
-        default_sample_type: 1,
+        default_sample_type,
         string_table: st.table,
     }
 }
@@ -282,6 +284,7 @@ mod tests {
         assert_eq!(q.string_table[0], "");
         assert_eq!(q.string_table[q.sample_type[0].r#type as usize], "samples");
         assert_eq!(q.string_table[q.sample_type[1].unit as usize], "nanoseconds");
+        assert_eq!(q.string_table[q.default_sample_type as usize], "wall");
         let total: i64 = q.sample.iter().map(|s| s.value[0]).sum();
         assert_eq!(total, 20_000);
         assert!(q.sample.iter().all(|s| s.value.len() == q.sample_type.len() && s.value[1] == s.value[0] * q.period));
