@@ -161,7 +161,7 @@ pub fn read(bytes: &[u8]) -> anyhow::Result<Profile> {
             }
         }
         max_end = max_end.max(s.end_value * scale).max(t);
-        if s.weights.iter().any(|w| *w == 0.0) {
+        if s.weights.contains(&0.0) {
             timed = false;
         }
     }
