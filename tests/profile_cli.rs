@@ -291,3 +291,32 @@ fn recorded_profile_converts_to_every_format() {
     assert_eq!(collapsed(&back), lines);
     assert!(std::fs::read_to_string(d.path("rec.svg")).unwrap().contains("leaf"));
 }
+
+#[test]
+fn brendan_gregg_and_hex_thread_ids() {
+    let d = Dir::new();
+    // Plain function names (perf/DTrace folded by stackcollapse), no files or lines.
+    let bg = d.path("bg.folded");
+    std::fs::write(&bg, "java;start_thread;JavaMain;foo 5\njava;start_thread;JavaMain;bar 3\n").unwrap();
+    let out = d.path("bg.json");
+    convert(bg.to_str().unwrap(), &out);
+    let back = d.path("bg.txt");
+    convert(out.to_str().unwrap(), &back);
+    assert_eq!(
+        collapsed(&back),
+        [("java;start_thread;JavaMain;bar".to_string(), 3), ("java;start_thread;JavaMain;foo".to_string(), 5)]
+    );
+    // Older py-spy printed pthread ids in hex: two threads stay two threads.
+    let hex = d.path("hex.txt");
+    std::fs::write(
+        &hex,
+        "process 123:\"python x.py\";thread (0x7F3A2B1C0740);main (x.py:3);f (x.py:9) 5\n\
+         process 123:\"python x.py\";thread (0x7F3A2A0BF640);worker (x.py:20) 2\n",
+    )
+    .unwrap();
+    let out = d.path("hex-out.txt");
+    let msg = convert(hex.to_str().unwrap(), &out);
+    assert!(msg.contains("7 samples") && msg.contains("2 threads"), "{msg}");
+    let lines = collapsed(&out);
+    assert!(lines.iter().any(|(s, c)| s.starts_with("thread 0x7F3A2B1C0740 (") && s.ends_with(";main (x.py:3);f (x.py:9)") && *c == 5), "{lines:?}");
+}
