@@ -32,6 +32,15 @@ const GZIP_LEVEL: u32 = 6;
 
 /// Writes `p` to `path` atomically.
 pub fn save(path: &Path, p: &Profile) -> anyhow::Result<()> {
+    save_impl(path, p, true).map(|_| ())
+}
+
+/// Like [`save`], but never replaces an existing file: Ok(false) when `path` already exists.
+pub fn save_new(path: &Path, p: &Profile) -> anyhow::Result<bool> {
+    save_impl(path, p, false)
+}
+
+fn save_impl(path: &Path, p: &Profile, replace: bool) -> anyhow::Result<bool> {
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
@@ -52,9 +61,17 @@ pub fn save(path: &Path, p: &Profile) -> anyhow::Result<()> {
     }
     tmp.as_file().sync_all().with_context(fail)?;
     set_readable(tmp.as_file());
-    tmp.persist(path).map_err(|e| e.error).with_context(fail)?;
+    if replace {
+        tmp.persist(path).map_err(|e| e.error).with_context(fail)?;
+    } else {
+        match tmp.persist_noclobber(path) {
+            Ok(_) => {}
+            Err(e) if e.error.kind() == std::io::ErrorKind::AlreadyExists => return Ok(false),
+            Err(e) => return Err(e.error).with_context(fail),
+        }
+    }
     sync_dir(dir);
-    Ok(())
+    Ok(true)
 }
 
 /// Writes the uncompressed JSON document (what the schema describes).
@@ -123,7 +140,7 @@ fn first_non_space<R: Read>(r: &mut BufReader<R>) -> Result<Option<u8>, String> 
 
 fn parse<R: Read>(r: R) -> Result<Profile, String> {
     let mut de = serde_json::Deserializer::from_reader(r);
-    let p = FileVisitor::default().deserialize(&mut de).map_err(explain)?;
+    let p = FileVisitor.deserialize(&mut de).map_err(explain)?;
     de.end().map_err(explain)?;
     check(&p)?;
     Ok(p)
@@ -320,7 +337,6 @@ fn typical_step(t: &[u64]) -> u64 {
 // Reading: a hand-written visitor so that `format`/`version` are checked as soon as they are
 // read and sample columns are reserved once from `count`.
 
-#[derive(Default)]
 struct FileVisitor;
 
 impl<'de> DeserializeSeed<'de> for FileVisitor {
@@ -738,7 +754,9 @@ mod tests {
     #[test]
     fn corrupt_bytes_are_detected() {
         let bytes = saved_bytes();
-        for pos in [12, bytes.len() / 3, bytes.len() / 2, bytes.len() - 6] {
+        let mut positions: Vec<usize> = (10..bytes.len()).step_by((bytes.len() / 150).max(1)).collect();
+        positions.extend([12, bytes.len() / 3, bytes.len() / 2, bytes.len() - 6]);
+        for pos in positions {
             let mut b = bytes.clone();
             b[pos] ^= 0x55;
             // A flipped bit is caught by inflate, JSON, the reference checks or gzip's CRC.
