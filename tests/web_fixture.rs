@@ -59,7 +59,7 @@ async fn main() {
             served.push(Served { name: kind.clone(), shared: SharedProfile::fixed(full).0 });
         }
     }
-    let mut server = WebServer::start_many(WebOptions { port: 0, root }, served).await.expect("start");
+    let mut server = WebServer::start_many(WebOptions { port: 0 }, served, root).await.expect("start");
     println!("{}", server.url);
     std::io::stdout().flush().unwrap();
     if let Some((shared, tx, full)) = live_tx {

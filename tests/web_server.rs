@@ -58,8 +58,9 @@ fn token(url: &str) -> String {
 async fn start_demo(root: &std::path::Path) -> (WebServer, SharedProfile, tokio::sync::watch::Sender<ember::live::Progress>) {
     let (shared, tx) = SharedProfile::fixed(web_profiles::demo());
     let server = WebServer::start_many(
-        WebOptions { port: 0, root: Some(root.to_path_buf()) },
+        WebOptions { port: 0 },
         vec![Served { name: "demo".into(), shared: shared.clone() }],
+        Some(root.to_path_buf()),
     )
     .await
     .unwrap();
@@ -293,5 +294,18 @@ fn ember_serve_cli_opens_and_serves() {
     let out = Command::new(env!("CARGO_BIN_EXE_ember")).args(["serve", dir.path().join("bad.ember").to_str().unwrap()]).output().unwrap();
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("bad.ember") && err.contains("not an Ember profile"), "{err}");
+    assert!(err.contains("bad.ember") && err.contains("supported inputs"), "{err}");
+
+    // Other tools' formats are served too (py-spy's collapsed output here).
+    let collapsed = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures/profiles/pyspy-raw.txt");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ember")).args(["serve", collapsed]).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let url = line.trim().to_string();
+    let port: u16 = url.split(':').nth(2).unwrap().split('/').next().unwrap().parse().unwrap();
+    let h = header_json(&get(port, &format!("/api/profile?token={}", token(&url))).body);
+    child.kill().unwrap();
+    let _ = child.wait();
+    assert!(h["arrays"]["sample_stack"]["len"].as_u64().unwrap() > 0, "{h}");
+    assert!(!h["functions"].as_array().unwrap().is_empty());
 }

@@ -4,7 +4,7 @@
 //! script or an editor without the LSP server can follow them.
 
 use crate::live::SharedProfile;
-use crate::profile::file;
+use crate::profile::formats;
 use crate::web::{self, PageEvent, Served, WebOptions, WebServer};
 use std::io::Write;
 use std::path::PathBuf;
@@ -12,7 +12,8 @@ use std::process::ExitCode;
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// Profile files (.ember). The first is shown; the page can switch to or compare with the others.
+    /// Profile files: .ember, or any format `ember convert` reads (collapsed, speedscope,
+    /// perf script, Austin). The first is shown; the page can switch to or compare with the others.
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,
     /// Port on 127.0.0.1 (0 picks a free one).
@@ -30,20 +31,18 @@ pub struct Args {
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let mut served = Vec::new();
     for path in &args.files {
-        let profile = file::load(path)?;
+        let profile = formats::read(path)?;
         let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| path.display().to_string());
         served.push(Served { name, shared: SharedProfile::fixed(profile).0 });
     }
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     rt.block_on(async move {
-        let mut server = WebServer::start_many(WebOptions { port: args.port, root: args.root }, served).await?;
+        let mut server = WebServer::start_many(WebOptions { port: args.port }, served, args.root).await?;
         println!("{}", server.url);
         eprintln!("ember: serving {} profile(s) at {} (Ctrl-C to stop)", args.files.len(), server.url);
         std::io::stdout().flush()?;
         if args.open {
-            if let Err(e) = web::open_browser(&server.url) {
-                eprintln!("ember: {e}");
-            }
+            web::open_browser(&server.url);
         }
         loop {
             tokio::select! {
