@@ -34,22 +34,29 @@ export function demoRoot() {
   return dir;
 }
 
-// Starts `cmd args`, resolves with the URL it prints first; later JSON lines are events.
+// Starts `cmd args`, resolves with the URL it prints first (stdout for `ember serve`, stderr
+// for `ember record --serve`); later JSON lines on stdout are page events.
 export function startServer(cmd, args, { cwd } = {}) {
   const proc = spawn(cmd, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
   const events = [];
+  const URL_RE = /(http:\/\/127\.0\.0\.1:\d+\/\?token=[0-9a-f]+)/;
   let stderr = '';
-  proc.stderr.on('data', (d) => { stderr += d; });
   return new Promise((resolve, reject) => {
     let buf = '', url = null;
     const timer = setTimeout(() => reject(new Error(`no URL from ${cmd}: ${stderr}`)), 30000);
+    const found = (u) => {
+      if (url) return;
+      url = u; clearTimeout(timer);
+      resolve({ url, events, proc, stop: () => proc.kill(), stderr: () => stderr });
+    };
+    proc.stderr.on('data', (d) => { stderr += d; const m = URL_RE.exec(stderr); if (m) found(m[1]); });
     proc.stdout.on('data', (d) => {
       buf += d;
       let i;
       while ((i = buf.indexOf('\n')) >= 0) {
         const line = buf.slice(0, i).trim(); buf = buf.slice(i + 1);
-        const m = /(http:\/\/127\.0\.0\.1:\d+\/\?token=[0-9a-f]+)/.exec(line);
-        if (!url && m) { url = m[1]; clearTimeout(timer); resolve({ url, events, proc, stop: () => proc.kill() }); }
+        const m = URL_RE.exec(line);
+        if (!url && m) found(m[1]);
         else if (line.startsWith('{')) events.push(JSON.parse(line));
       }
     });
