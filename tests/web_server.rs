@@ -78,6 +78,10 @@ async fn token_and_host_are_required() {
     let (server, _shared, _tx) = start_demo(dir.path()).await;
     let port = server.port;
     assert!(server.url.starts_with(&format!("http://127.0.0.1:{port}/?token=")), "{}", server.url);
+    assert_eq!(
+        server.url_for_function("/a b/x.py", "f&g", true),
+        format!("{}&file=/a%20b/x.py&function=f%26g&view=sandwich", server.url)
+    );
     let t = token(&server.url);
     tokio::task::spawn_blocking(move || {
         assert_eq!(get(port, "/").status, 403, "no token");

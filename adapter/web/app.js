@@ -243,13 +243,18 @@ function click(view, hit, e) {
   if (S.elided && S.diff) return;
   S.selected = v;
   zoomTo(v);
-  if (v > 0) showSource(tree.func[v]);
+  if (v > 0) showSource(tree.func[v], lineOf(tree, v));
 }
 
+// The line to show for a frame: its hottest line when the view knows it, else the def line.
+function lineOf(tree, v, prof = S.prof) {
+  return (tree.line && tree.line[v]) || prof.funcLine[tree.func[v]];
+}
 function openInEditor(view, v) {
   const f = view.tree.func[v];
-  postEvent({ type: 'open', p: S.index, file: S.prof.funcFileName(f), line: S.prof.funcLine[f] });
-  flash(`Opening ${S.prof.funcFileName(f)}:${S.prof.funcLine[f]} in the editor`);
+  const line = lineOf(view.tree, v);
+  postEvent({ type: 'open', p: S.index, file: S.prof.funcFileName(f), line });
+  flash(`Opening ${S.prof.funcFileName(f)}:${line} in the editor`);
 }
 
 function flash(msg) {
@@ -281,7 +286,8 @@ function hover(view, hit, e) {
         const d = (ns - bs) * 100;
         diff = `<div class="${d > 0 ? 'up' : 'down'}">BASE ${(bs * 100).toFixed(1)}% → NEW ${(ns * 100).toFixed(1)}% (${d > 0 ? '+' : ''}${d.toFixed(1)} pts)${b < 0 ? ' · new in NEW' : ''}</div>`;
       }
-      tip.innerHTML = `<b>${esc(prof.funcLabel(f))}</b><div class="sub">${esc(prof.funcFileName(f))}:${prof.funcLine[f]} · ${ORIGINS[prof.funcOrigin[f]]}</div>
+      const hot = tree.line && tree.line[v] && tree.line[v] !== prof.funcLine[f] ? ` · hottest line ${tree.line[v]}` : '';
+      tip.innerHTML = `<b>${esc(prof.funcLabel(f))}</b><div class="sub">${esc(prof.funcFileName(f))}:${prof.funcLine[f]} · ${ORIGINS[prof.funcOrigin[f]]}${hot}</div>
         <div>total: ${tree.total[v]} samples (${secs(tree.total[v], prof)}) · ${pct(tree.total[v], all)} of all · ${pct(tree.total[v], zr)} of zoom</div>
         <div>self: ${tree.self[v]} samples (${secs(tree.self[v], prof)}) · ${pct(tree.self[v], all)} of all</div>
         <div class="sub">threads: ${esc(threadNames(tree.mask[v], prof))}</div>${diff}
@@ -486,6 +492,11 @@ function showRange() {
   $('range').textContent = has ? `Selected ${(S.filter.t0 / 1e9).toFixed(3)}–${(S.filter.t1 / 1e9).toFixed(3)} s` : '';
   $('clearrange').hidden = !has;
 }
+function timedControls() {
+  const timed = !!S.prof.meta.timed;
+  $('timebtn').hidden = !timed;
+  if (!timed) $('time').hidden = true;
+}
 function fillThreads() {
   const sel = $('thread');
   const cur = sel.value;
@@ -501,7 +512,9 @@ function statusText() {
     el.textContent = `● recording · ${p.samples.toLocaleString('en-US')} samples · ${Math.round(p.rate).toLocaleString('en-US')}/s`;
     el.classList.add('live');
   } else {
-    el.textContent = `${n.toLocaleString('en-US')} samples${S.prof?.meta.timed ? ` · ${secs(n)}` : ''}`;
+    const m = S.prof?.meta || {};
+    const dur = m.timed && m.duration_ns ? ` in ${(m.duration_ns / 1e9).toFixed(2)} s` : m.timed ? '' : ` · ${secs(n)}`;
+    el.textContent = `${n.toLocaleString('en-US')} samples${dur}`;
     el.classList.remove('live');
   }
 }
@@ -512,7 +525,7 @@ async function refresh(full) {
   try {
     const changed = await S.prof.load(full);
     lastLoad = performance.now();
-    if (changed) { fillThreads(); rebuild(); refreshTime(); }
+    if (changed) { fillThreads(); timedControls(); rebuild(); refreshTime(); }
   } catch (e) { $('status').textContent = e.message; }
   loading = false;
   statusText();
@@ -530,6 +543,28 @@ function onProgress(p) {
   setTimeout(() => refresh(p.finished), p.finished ? 0 : wait);
 }
 
+// The editor can open the page on one function (a code lens): `&file=...&function=NAME`
+// (`&view=sandwich` for its callers and callees), matched by name and file suffix.
+function initialFocus() {
+  const q = new URLSearchParams(location.search);
+  const name = q.get('function');
+  if (!name || S.index !== 0 || S.focusApplied) return false;
+  S.focusApplied = true;
+  const file = q.get('file') || '';
+  const prof = S.prof;
+  let f = -1;
+  for (let g = 0; g < prof.nFuncs; g++) {
+    if (prof.funcLabel(g) !== name) continue;
+    const gf = prof.funcFileName(g);
+    if (!file || gf === file || file.endsWith('/' + gf) || gf.endsWith('/' + file)) { f = g; break; }
+  }
+  if (f < 0) { flash(`${name} is not in this profile`); return false; }
+  S.mode = q.get('view') === 'sandwich' ? 'sandwich' : 'root';
+  S.func = f;
+  rebuild();
+  return true;
+}
+
 async function start(index) {
   S.index = index;
   S.prof = new Profile(index);
@@ -539,7 +574,8 @@ async function start(index) {
   await S.prof.load(true);
   S.timings.load = performance.now() - t0;
   fillThreads();
-  rebuild();
+  timedControls();
+  if (!initialFocus()) rebuild();
   S.timings.firstPaint = performance.now() - t0;
   S.timings.readyAt = performance.now();  // since navigation start
   statusText();

@@ -174,6 +174,18 @@ export function buildTopDown(prof, cs, opts) {
   }
   const t = new Tree(b, opts.rank);
   t.nodeOfStack = nodeOf;
+  // The hottest source line of each node: the line of its busiest stack node (samples
+  // through it, callees included), for the tooltip and for opening the editor there.
+  const incl = Float64Array.from(cs.counts);
+  for (let s = prof.nStacks - 1; s >= 0; s--) { const p = v.stackParent[s]; if (p !== NO_PARENT && incl[s]) incl[p] += incl[s]; }
+  const best = new Float64Array(t.n);
+  t.line = new Int32Array(t.n);
+  for (let s = 0; s < prof.nStacks; s++) {
+    const nd = nodeOf[s];
+    if (nd > 0 && incl[s] > best[nd] && !(hidden.size && hidden.has(origin[v.frameFunc[v.stackFrame[s]]]))) {
+      best[nd] = incl[s]; t.line[nd] = v.frameLine[v.stackFrame[s]];
+    }
+  }
   return t;
 }
 

@@ -44,8 +44,23 @@ test('source view: per-line heat, linked both ways, Ctrl-click opens the editor'
   await clickFrame(page, 'idle', { modifiers: ['Control'] });
   await sleep(300);
   const opened = srv.events.slice(before).filter((e) => e.open);
-  assert.deepEqual(opened, [{ open: { file: path.join(root, 'app.py'), line: 9 } }]);
+  assert.deepEqual(opened, [{ open: { file: path.join(root, 'app.py'), line: 10 } }], 'its hottest line');
   assert.equal(await page.evaluate(() => window.ember.zoomName()), 'all', 'Ctrl-click does not zoom');
+});
+
+test('the tooltip names the hottest line; the editor can open the page on a function', async () => {
+  await reset();
+  const r = await frameRect(page, 'work');
+  await page.mouse.move(r.x + 5, r.y + 5);
+  assert.match(await page.innerText('#tooltip'), /app\.py:5 · project · hottest line 6/);
+  const p2 = await browser.newPage();
+  await p2.goto(`${srv.url}&file=${encodeURIComponent('/usr/lib/python3.12/json/decoder.py')}&function=parse`);
+  await p2.waitForFunction(() => window.ember && window.ember.ready);
+  assert.deepEqual(await p2.evaluate(() => [window.ember.S.mode, window.ember.S.tree.total[0]]), ['root', 500]);
+  await p2.goto(`${srv.url}&file=app.py&function=work&view=sandwich`);
+  await p2.waitForFunction(() => window.ember && window.ember.ready);
+  assert.deepEqual(await p2.evaluate(() => [window.ember.S.mode, window.ember.S.tree.total[0]]), ['sandwich', 600]);
+  await p2.close();
 });
 
 test('details panel: total/self, all calls, instances, threads, top callees', async () => {

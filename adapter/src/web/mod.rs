@@ -123,10 +123,30 @@ impl WebServer {
         Ok(WebServer { url: format!("http://127.0.0.1:{port}/?token={token}"), port, events, shutdown })
     }
 
+    /// The page's URL opened on one function ("function as root", or its sandwich of callers
+    /// and callees): what an editor's code lens opens. `file` may be absolute or relative.
+    pub fn url_for_function(&self, file: &str, name: &str, sandwich: bool) -> String {
+        let mut url = format!("{}&file={}&function={}", self.url, query_escape(file), query_escape(name));
+        if sandwich {
+            url.push_str("&view=sandwich");
+        }
+        url
+    }
+
     /// Stops accepting connections (open SSE streams end with the runtime).
     pub fn stop(&self) {
         self.shutdown.notify_one();
     }
+}
+
+/// Percent-encodes a query value (everything but unreserved characters).
+fn query_escape(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'/' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }
 
 /// Opens `url` in the user's browser (`$BROWSER`, else the platform's opener) without
