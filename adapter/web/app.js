@@ -305,6 +305,9 @@ function hover(view, hit, e) {
 function details() {
   const el = $('details');
   const tree = S.tree, v = S.selected, prof = S.prof;
+  // Same tree, same frame: the panel is already right (it walks the frame's whole subtree).
+  if (S.detailsOf && S.detailsOf[0] === tree && S.detailsOf[1] === v) return;
+  S.detailsOf = [tree, v];
   if (!tree || v <= 0 || v >= tree.n || tree.total[v] === 0) {
     el.innerHTML = `<p class="hint">Click a frame to zoom and see its details; Ctrl/Cmd-click opens it in the editor. Arrows move, Enter zooms, Backspace goes back, Escape resets; / searches.</p>`;
     return;

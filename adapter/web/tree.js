@@ -231,7 +231,18 @@ export function searchFuncs(prof, query) {
     else { const q = query.toLowerCase(); test = (s) => s.toLowerCase().includes(q); }
   } catch (e) { return { error: e.message }; }
   const hit = new Uint8Array(prof.nFuncs);
-  for (let f = 0; f < prof.nFuncs; f++) if (test(prof.funcLabel(f)) || test(prof.funcFileName(f))) hit[f] = 1;
+  if (m) {
+    for (let f = 0; f < prof.nFuncs; f++) if (test(prof.funcLabel(f)) || test(prof.funcFileName(f))) hit[f] = 1;
+  } else {
+    // Substring search over "name\0file" lowercased once per profile version.
+    if (!prof.lowerKeys || prof.lowerKeys.version !== prof.version || prof.lowerKeys.keys.length !== prof.nFuncs) {
+      const keys = [];
+      for (let f = 0; f < prof.nFuncs; f++) keys.push(`${prof.funcLabel(f)}\0${prof.funcFileName(f)}`.toLowerCase());
+      prof.lowerKeys = { version: prof.version, keys };
+    }
+    const q = query.toLowerCase(), keys = prof.lowerKeys.keys;
+    for (let f = 0; f < prof.nFuncs; f++) if (keys[f].includes(q)) hit[f] = 1;
+  }
   return { hit };
 }
 

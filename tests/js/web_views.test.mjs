@@ -155,8 +155,10 @@ test('time view: heatmap and thread strips; dragging selects a range for the fla
   assert.equal(dims[2], 28, 'one strip per thread');
   // Sample counts per cell: all 1600 samples land in the heatmap.
   assert.equal(await page.evaluate(() => window.ember.views.timeView.cells.reduce((a, b) => a + b, 0)), 1600);
-  // Drag down the whole first column: [0 s, 1 s).
   const cw = dims[1];
+  await page.mouse.move(heat.x + cw / 2, heat.y + 2);
+  assert.match(await page.getAttribute('.heatmap', 'title'), /^0 s \+ 0–20 ms: \d+ samples$/);
+  // Drag down the whole first column: [0 s, 1 s).
   await page.mouse.move(heat.x + cw / 2, heat.y + 1);
   await page.mouse.down();
   await page.mouse.move(heat.x + cw / 2, heat.y + heat.h / 2, { steps: 3 });
