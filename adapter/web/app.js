@@ -477,8 +477,8 @@ $('kind').onchange = (e) => { S.filter.flags = +e.target.value; refreshTime(); r
 $('timebtn').onclick = () => { $('time').hidden = !$('time').hidden; $('timebtn').classList.toggle('on', !$('time').hidden); refreshTime(); main.layout(false); };
 $('clearrange').onclick = () => { S.filter.t0 = S.filter.t1 = null; timeView.clear(); showRange(); rebuild(); };
 $('elided').onclick = () => { S.elided = !S.elided; redraw(true); };
-$('compare').onchange = async (e) => {
-  const v = e.target.value;
+$('compare').onchange = (e) => compareWith(e.target.value);
+async function compareWith(v) {
   S.elided = false;
   if (v === '') { S.base = null; rebuild(); return; }
   const base = new Profile(+v);
@@ -486,7 +486,8 @@ $('compare').onchange = async (e) => {
   S.base = base; S.baseRank = null;
   S.mode = 'tree';
   rebuild();
-};
+  window.ember.compared = true;
+}
 $('profile').onchange = (e) => start(+e.target.value);
 
 function refreshTime() { if (!$('time').hidden) timeView.setData(S.prof, S.filter); }
@@ -594,7 +595,15 @@ async function start(index) {
   $('profile').hidden = list.length < 2;
   $('compare').replaceChildren(new Option('Compare with…', ''), ...list.map((p) => new Option(`base: ${p.name}`, String(p.index))));
   $('compare').hidden = list.length < 2;
-  try { await start(0); } catch (e) { $('status').textContent = e.message; console.error(e.stack); }
+  try {
+    await start(0);
+    // `&base=N` opens the differential view against served profile N (`ember diff`).
+    const base = new URLSearchParams(location.search).get('base');
+    if (base && list.some((p) => String(p.index) === base)) {
+      $('compare').value = base;
+      await compareWith(base);
+    }
+  } catch (e) { $('status').textContent = e.message; console.error(e.stack); }
 })();
 
 // Test and benchmark hooks: where a function's frame is drawn on screen, by name.

@@ -75,5 +75,15 @@ test('compare with another profile: red slower, blue faster, elided view of BASE
   await page.click('#elided');
   await page.selectOption('#compare', '');
   assert.equal(await page.evaluate(() => window.ember.S.diff), null);
+  // `&base=1` (what `ember diff` opens) starts in the differential view.
+  const p2 = await openPage(browser, `${srv.url}&base=1`);
+  await p2.waitForFunction(() => window.ember.compared);
+  assert.equal(await p2.evaluate(() => window.ember.S.base.index), 1);
+  assert.ok(await p2.evaluate(() => window.ember.S.diff !== null));
+  // Switching the shown profile.
+  await p2.selectOption('#profile', '1');
+  await p2.waitForFunction(() => window.ember.S.index === 1 && window.ember.S.tree.total[0] === 1600);
   assert.deepEqual(page.errors, []);
+  assert.deepEqual(p2.errors, []);
+  await p2.close();
 });
