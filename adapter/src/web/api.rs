@@ -81,17 +81,18 @@ async fn list(AxState(st): AxState<S>) -> Response {
     Json(items).into_response()
 }
 
-fn pick<'a>(st: &'a State, q: &HashMap<String, String>) -> Result<&'a Served, Response> {
+/// The profile `?p=` names (default 0), or a 404 saying how many there are.
+fn pick<'a>(st: &'a State, q: &HashMap<String, String>) -> Result<&'a Served, Box<Response>> {
     let i: usize = q.get("p").map(|s| s.parse().unwrap_or(usize::MAX)).unwrap_or(0);
     st.profiles
         .get(i)
-        .ok_or_else(|| (StatusCode::NOT_FOUND, format!("no profile {i}; there are {}\n", st.profiles.len())).into_response())
+        .ok_or_else(|| Box::new((StatusCode::NOT_FOUND, format!("no profile {i}; there are {}\n", st.profiles.len())).into_response()))
 }
 
 async fn profile(AxState(st): AxState<S>, Query(q): Query<HashMap<String, String>>) -> Response {
     let served = match pick(&st, &q) {
         Ok(s) => s.clone(),
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let n = |k: &str| q.get(k).and_then(|v| v.parse().ok()).unwrap_or(0usize);
     let have = Have { strings: n("strings"), functions: n("functions"), frames: n("frames"), stacks: n("stacks"), samples: n("samples") };
@@ -110,7 +111,7 @@ async fn profile(AxState(st): AxState<S>, Query(q): Query<HashMap<String, String
 async fn live(AxState(st): AxState<S>, Query(q): Query<HashMap<String, String>>) -> Response {
     let served = match pick(&st, &q) {
         Ok(s) => s.clone(),
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let rx = served.shared.updates.clone();
     let stream = futures::stream::unfold((rx, true), |(mut rx, first)| async move {
@@ -148,7 +149,7 @@ fn resolve(root: &Path, file: &str) -> PathBuf {
 async fn source(AxState(st): AxState<S>, Query(q): Query<HashMap<String, String>>) -> Response {
     let served = match pick(&st, &q) {
         Ok(s) => s.clone(),
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let Some(file) = q.get("file") else {
         return (StatusCode::BAD_REQUEST, "missing ?file=\n").into_response();
