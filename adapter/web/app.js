@@ -528,6 +528,7 @@ async function refresh(full) {
   loading = true;
   try {
     const changed = await S.prof.load(full);
+    if (full) colorCache.clear();  // function ids may mean other functions now
     lastLoad = performance.now();
     if (changed) { fillThreads(); timedControls(); rebuild(); refreshTime(); }
   } catch (e) { $('status').textContent = e.message; }
