@@ -2,7 +2,7 @@
 // State lives in S; every change goes through rebuild() (new counts/tree) or redraw().
 
 import { Profile, ORIGINS, watch, listProfiles, postEvent, fetchSource } from './data.js';
-import { countStacks, nameRanks, buildTopDown, buildFromPaths, searchFuncs, searchNodes, matchTrees } from './tree.js';
+import { countStacks, threadCounts, nameRanks, buildTopDown, buildFromPaths, searchFuncs, searchNodes, matchTrees } from './tree.js';
 import { FlameView, ROW } from './flame.js';
 import { TimeView } from './timeview.js';
 import { lineHeat, renderSource } from './source.js';
@@ -340,7 +340,7 @@ function details() {
       <tr><td>function, all calls</td><td class="num" id="d-func">${instTotal}</td><td class="num">${secs(instTotal)}</td><td class="num">${pct(instTotal, all)}</td></tr>
     </table>
     <div style="margin-top:4px"><button id="d-root">Set as root</button> <button id="d-sandwich">Sandwich</button> <button id="d-open">Open in editor</button> <button id="d-source">Source</button></div>
-    <h4>Threads</h4><div class="sub" id="d-threads">${esc(threadNames(tree.mask[v]))}</div>
+    <h4>Threads</h4><div class="sub" id="d-threads">${threadsDetail(tree, v)}</div>
     <h4>Instances of this function (${instances.length})</h4><table id="d-instances">${inst}</table>
     <h4>Top callees by function (self time below this frame)</h4><table id="d-callees">${top(byFunc, (g) => prof.funcLabel(g)) || '<tr><td class="sub">none</td></tr>'}</table>
     <h4>Top callees by module</h4><table id="d-modules">${top(byModule, (m) => m) || '<tr><td class="sub">none</td></tr>'}</table>`;
@@ -349,6 +349,13 @@ function details() {
   $('d-open').onclick = () => openInEditor(main, v);
   $('d-source').onclick = () => showSource(f);
   el.querySelectorAll('tr.inst').forEach((tr) => { tr.onclick = () => { S.selected = +tr.dataset.node; zoomTo(S.selected); }; });
+}
+
+function threadsDetail(tree, v) {
+  const counts = threadCounts(S.prof, S.filter, tree, v);
+  if (!counts) return esc(threadNames(tree.mask[v]));
+  return [...counts.entries()].filter(([, n]) => n > 0).sort((a, b) => b[1] - a[1]).slice(0, 10)
+    .map(([th, n]) => `${esc(S.prof.threads[th].name || `tid ${S.prof.threads[th].tid}`)}: ${n} (${pct(n, tree.total[v])})`).join(' · ');
 }
 
 // ---------- source view ----------

@@ -70,7 +70,7 @@ test('details panel: total/self, all calls, instances, threads, top callees', as
   assert.equal(await page.textContent('#d-total'), '500');
   assert.equal(await page.textContent('#d-self'), '100');
   assert.equal(await page.textContent('#d-func'), '600', 'both calls of work');
-  assert.equal(await page.textContent('#d-threads'), 'MainThread');
+  assert.equal(await page.textContent('#d-threads'), 'MainThread: 500 (100.0%)');
   const inst = await page.$$eval('#d-instances tr', (trs) => trs.map((t) => t.innerText.replace(/\s+/g, ' ').trim()));
   assert.equal(inst.length, 2);
   assert.match(inst[0], /from main 500/);
@@ -79,6 +79,7 @@ test('details panel: total/self, all calls, instances, threads, top callees', as
   assert.match(await page.innerText('#d-modules'), /json\/decoder\.py\s+400/);
   await page.click('#d-instances tr:nth-child(2) .link');
   assert.deepEqual(await page.evaluate(() => window.ember.S.zoomPath.map((f) => window.ember.S.prof.funcLabel(f))), ['worker_loop', 'work']);
+  assert.equal(await page.textContent('#d-threads'), 'worker: 100 (100.0%)');
   await shot(page, 'views-details');
 });
 
