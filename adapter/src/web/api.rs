@@ -116,7 +116,11 @@ async fn live(AxState(st): AxState<S>, Query(q): Query<HashMap<String, String>>)
     let rx = served.shared.updates.clone();
     let stream = futures::stream::unfold((rx, true), |(mut rx, first)| async move {
         if !first {
-            rx.changed().await.ok()?;
+            if rx.changed().await.is_err() {
+                // A fixed profile (its sender dropped) never changes: keep the stream open
+                // (keep-alives only) so the browser does not reconnect every few seconds.
+                std::future::pending::<()>().await;
+            }
             tokio::time::sleep(Duration::from_millis(150)).await;
         }
         let p = rx.borrow_and_update().clone();
