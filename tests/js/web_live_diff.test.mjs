@@ -36,6 +36,19 @@ test('a growing profile updates the page with its sample count and rate', async 
   assert.deepEqual(page.errors, []);
 });
 
+test('a replaced profile (a newer recording) reloads in full', async () => {
+  const srv = await startServer(fixtureBin(), ['--root', demoRoot(), '--replace', 'demo-new', 'demo']);
+  servers.push(srv);
+  browser ||= await launch();
+  const page = await openPage(browser, srv.url);
+  assert.ok(await frameRect(page, 'fetch'), 'the first profile');
+  await page.waitForFunction(() => window.ember.S.tree.total[0] === 1700, null, { timeout: 10000 });
+  assert.equal(await frameRect(page, 'fetch'), null, 'the newer one, not a mix');
+  assert.equal(await page.evaluate(() => window.ember.S.prof.nSamples), 1700);
+  assert.match(await page.textContent('#status'), /^1,700 samples/);
+  assert.deepEqual(page.errors, []);
+});
+
 test('compare with another profile: red slower, blue faster, elided view of BASE-only stacks', async () => {
   // NEW (shown): parse doubled on the main thread and no fetch; BASE: the demo.
   const srv = await serveFiles(['demo-new', 'demo'], demoRoot());
