@@ -133,7 +133,7 @@ pub fn read(bytes: &[u8]) -> anyhow::Result<Profile> {
         };
         let (pid, tid, name) = parse_profile_name(&s.name).unwrap_or((None, 0, s.name.clone()));
         let raw = format!("{}:{tid}:{i}", pid.unwrap_or(0));
-        let thread = b.thread(pid.unwrap_or(0), (tid != 0).then_some(tid), &raw, &name);
+        let thread = b.thread(pid.unwrap_or(0), (tid != 0).then_some(tid), &raw, &name)?;
         if let Some(pid) = pid {
             b.process(pid, None, "");
         }
