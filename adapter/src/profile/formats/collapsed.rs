@@ -96,8 +96,17 @@ impl Builder {
         Ok(t)
     }
 
+    /// Adds a process, or fills in what an earlier mention of it lacked.
     pub fn process(&mut self, pid: u32, parent: Option<u32>, cmdline: &str) {
-        if !self.p.processes.iter().any(|q| q.pid == pid) {
+        let parent = parent.filter(|&pp| pp != pid);
+        if let Some(q) = self.p.processes.iter_mut().find(|q| q.pid == pid) {
+            if q.command_line.is_empty() {
+                q.command_line = cmdline.split_whitespace().map(str::to_string).collect();
+            }
+            if q.parent.is_none() {
+                q.parent = parent;
+            }
+        } else {
             self.p.processes.push(Process {
                 pid,
                 parent,
