@@ -5,7 +5,8 @@
 //! recording and still writes the file; a target that exits mid-recording is not an error.
 
 use crate::live::{Progress, Recording};
-use crate::profile::{self, Meta, Profile};
+use crate::profile::formats::{self, Format};
+use crate::profile::{Meta, Profile};
 use anyhow::Context;
 use ember_sampler::{Config, Rate, Target};
 use std::io::{IsTerminal, Write};
@@ -34,9 +35,9 @@ pub struct Args {
     /// Where to write the profile (default: ember-<UTC time>.<format extension>).
     #[arg(short, long)]
     pub output: Option<PathBuf>,
-    /// Output format: ember (default, full fidelity), or any format `ember convert` writes.
+    /// Output format (default: from -o's extension, else ember, which keeps everything).
     #[arg(short, long)]
-    pub format: Option<String>,
+    pub format: Option<Format>,
     /// Serve the live flamegraph on 127.0.0.1 while recording (and after, until Ctrl-C).
     #[arg(long)]
     pub serve: bool,
@@ -82,11 +83,8 @@ fn install_signal_handlers() {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let format = args.format.clone().unwrap_or_else(|| "ember".to_string());
-    if format != "ember" {
-        anyhow::bail!("unknown output format `{format}`");
-    }
-    let output = args.output.clone().unwrap_or_else(|| default_output(&format));
+    let format = args.format.or_else(|| args.output.as_deref().and_then(Format::from_path)).unwrap_or(Format::Ember);
+    let output = args.output.clone().unwrap_or_else(|| default_output(format));
 
     let (target, command_line) = match args.pid {
         Some(pid) => (Target::Pid(pid), std::fs::read(format!("/proc/{pid}/cmdline"))
@@ -156,7 +154,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let shared = recording.wait();
     let progress = shared.updates.borrow().clone();
     let profile = shared.profile.read().unwrap();
-    write_output(&output, &format, &profile)?;
+    write_output(&output, format, &profile)?;
     eprintln!("{}", summary(pid, &profile, &progress, &output, interrupted));
     drop(profile);
     if let (Some(rt), Some(server)) = (runtime, server) {
@@ -171,13 +169,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn default_output(format: &str) -> PathBuf {
-    PathBuf::from(format!("ember-{}.{format}", crate::profile::store::utc_stamp(SystemTime::now())))
+fn default_output(format: Format) -> PathBuf {
+    PathBuf::from(format!("ember-{}.{}", crate::profile::store::utc_stamp(SystemTime::now()), format.extension()))
 }
 
-fn write_output(path: &Path, format: &str, p: &Profile) -> anyhow::Result<()> {
-    let _ = format;
-    profile::file::save(path, p).with_context(|| format!("writing {}", path.display()))
+fn write_output(path: &Path, format: Format, p: &Profile) -> anyhow::Result<()> {
+    formats::write(format, p, path).with_context(|| format!("writing {}", path.display()))
 }
 
 fn status_line(p: &Progress) -> String {
