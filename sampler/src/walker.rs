@@ -359,10 +359,10 @@ impl ProcessWalker {
     /// memcpy is far quicker than the target can rewrite frames), then the thread state (and
     /// the current frame via the C frame on 3.11/3.12), then the chunk again. The walk starts
     /// at the current frame read between the two copies and keeps a frame only if both copies
-    /// agree on it (code, caller link, owner, and the instruction of every frame but the
-    /// leaf, which is the one executing). A frame pushed, popped or resumed between the copies
-    /// disagrees, so the stack reported is the one that was live at the middle read; the
-    /// target need not be quiet for the whole read, only its frames below the leaf.
+    /// agree on every frame below the leaf (code, caller link, owner, instruction). A frame
+    /// pushed, popped or resumed between the copies disagrees, so the stack reported was live
+    /// during the read; the target need not be quiet for the whole read, only the frames below
+    /// its leaf.
     fn read_interp_stack(&mut self, tstate: u64, next: &mut u64) -> Result<bool, Error> {
         let l = self.layout;
         let Frames::Interp(fl) = l.frames else { unreachable!() };
@@ -454,7 +454,11 @@ impl ProcessWalker {
                 let o = (frame - chunk) as usize;
                 let (a, b) = (&c1[o..o + fl.size], &c2[o..o + fl.size]);
                 let same = |off: usize, len: usize| a[off..off + len] == b[off..off + len];
-                if !same(fl.code, 8) || !same(fl.previous, 8) || !same(fl.owner, 1) || (depth > 1 && !same(fl.instr, 8)) {
+                // The leaf is taken from the second copy: it was current at the middle read
+                // or replaced it as the callee of the same, unchanged caller. Every frame
+                // below must be identical in both copies, its instruction included (a caller
+                // that resumed has moved on).
+                if depth > 1 && !(same(fl.code, 8) && same(fl.previous, 8) && same(fl.owner, 1) && same(fl.instr, 8)) {
                     return Ok(false); // changed between the copies
                 }
                 b
