@@ -86,6 +86,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let format = args.format.or_else(|| args.output.as_deref().and_then(Format::from_path)).unwrap_or(Format::Ember);
     let output = args.output.clone().unwrap_or_else(|| default_output(format));
 
+    let mut spawned = None;
     let (target, command_line) = match args.pid {
         Some(pid) => (Target::Pid(pid), std::fs::read(format!("/proc/{pid}/cmdline"))
             .map(|b| b.split(|&c| c == 0).filter(|s| !s.is_empty()).map(|s| String::from_utf8_lossy(s).into_owned()).collect())
@@ -95,6 +96,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 .args(&args.command[1..])
                 .spawn()
                 .with_context(|| format!("could not start `{}` (is it installed and on PATH?)", args.command[0]))?;
+            spawned = Some(child.id());
             (Target::Child(child), args.command.clone())
         }
     };
@@ -146,6 +148,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         if INTERRUPTED.load(Ordering::SeqCst) && !interrupted {
             interrupted = true;
             recording.stop();
+            // Like Ctrl-C in a terminal: the program we started is interrupted too.
+            if let Some(pid) = spawned {
+                let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), nix::sys::signal::Signal::SIGINT);
+            }
         }
     }
     if live {
@@ -155,7 +161,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let progress = shared.updates.borrow().clone();
     let profile = shared.profile.read().unwrap();
     write_output(&output, format, &profile)?;
-    eprintln!("{}", summary(pid, &profile, &progress, &output, interrupted));
+    let duration_reached = args.duration.is_some_and(|d| progress.elapsed.as_secs_f64() >= d - 0.01);
+    eprintln!("{}", summary(pid, &profile, &progress, &output, interrupted, duration_reached));
     drop(profile);
     if let (Some(rt), Some(server)) = (runtime, server) {
         eprintln!("ember: still serving {} — press Ctrl-C to stop", server.url);
@@ -187,21 +194,21 @@ fn status_line(p: &Progress) -> String {
     )
 }
 
-fn summary(pid: u32, p: &Profile, progress: &Progress, out: &Path, interrupted: bool) -> String {
+fn summary(pid: u32, p: &Profile, progress: &Progress, out: &Path, interrupted: bool, duration_reached: bool) -> String {
     let secs = progress.elapsed.as_secs_f64().max(1e-9);
     let n = p.samples.len();
     let threads = p.threads.len();
     let procs = p.processes.len().max(1);
     let ended = if interrupted {
-        "stopped by signal".to_string()
+        "stopped by signal; the recording so far is saved".to_string()
     } else if let Some(code) = progress.exit_code {
         format!("target exited with code {code}")
     } else if let Some(sig) = progress.exit_signal {
         format!("target killed by signal {sig}")
-    } else if !std::path::Path::new(&format!("/proc/{pid}")).exists() {
-        "target exited".to_string()
-    } else {
+    } else if duration_reached {
         "duration reached".to_string()
+    } else {
+        "target exited".to_string()
     };
     format!(
         "ember: {n} samples in {secs:.2}s ({:.0}/s) from {threads} thread(s) in {procs} process(es), PID {pid}; {ended}; dropped: {} torn, {} overflow; wrote {}",
