@@ -320,3 +320,26 @@ fn brendan_gregg_and_hex_thread_ids() {
     let lines = collapsed(&out);
     assert!(lines.iter().any(|(s, c)| s.starts_with("thread 0x7F3A2B1C0740 (") && s.ends_with(";main (x.py:3);f (x.py:9)") && *c == 5), "{lines:?}");
 }
+
+#[test]
+fn pyspy_speedscope_with_subprocesses() {
+    let d = Dir::new();
+    let out = d.path("out.txt");
+    let msg = convert(&fixture("pyspy-subprocesses.speedscope.json"), &out);
+    assert!(msg.contains("6 threads"), "{msg}");
+    let lines = collapsed(&out);
+    // Three processes (the pool's parent and two workers), each named by its command line.
+    let mut procs: Vec<&str> = lines.iter().map(|(s, _)| s.split(";thread").next().unwrap()).collect();
+    procs.sort();
+    procs.dedup();
+    assert_eq!(
+        procs,
+        [
+            "process 14606 (/root/.pyenv/versions/3.12.1/bin/python3 /tmp/multi.py)",
+            "process 14626 (/root/.pyenv/versions/3.12.1/bin/python3 /tmp/multi.py)",
+            "process 14627 (/root/.pyenv/versions/3.12.1/bin/python3 /tmp/multi.py)",
+        ]
+    );
+    assert!(lines.iter().any(|(s, _)| s.contains(";thread Thread-2 (_handle_tasks) (14629);")), "{lines:?}");
+    assert!(lines.iter().any(|(s, _)| s.starts_with("process 14626 (/root/.pyenv/versions/3.12.1/bin/python3 /tmp/multi.py);thread MainThread (14626);")));
+}

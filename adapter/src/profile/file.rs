@@ -173,6 +173,9 @@ fn explain(e: serde_json::Error) -> String {
 
 /// Cross-checks every reference so that no later view can index out of bounds.
 fn check(p: &Profile) -> Result<(), String> {
+    if p.threads.len() > ThreadIdx::MAX as usize + 1 {
+        return Err(format!("the file is corrupt: {} threads, more than {} a profile can hold", p.threads.len(), ThreadIdx::MAX as usize + 1));
+    }
     let ns = p.strings.len();
     for (i, f) in p.functions.iter().enumerate() {
         if f.file as usize >= ns || f.name as usize >= ns {

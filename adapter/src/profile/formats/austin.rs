@@ -63,7 +63,7 @@ pub fn read<R: BufRead>(r: R) -> anyhow::Result<Profile> {
         let thread_part = parts.next().and_then(|t| t.strip_prefix('T')).with_context(|| format!("line {n}: expected `T<iid>:<tid>` second"))?;
         let tid_text = thread_part.rsplit(':').next().unwrap_or(thread_part);
         let tid = tid_text.parse::<u32>().ok();
-        let thread = b.thread(pid, tid, thread_part, "");
+        let thread = b.thread(pid, tid, thread_part, "")?;
         b.process(pid, None, "");
         frames.clear();
         for part in parts {

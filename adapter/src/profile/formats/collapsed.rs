@@ -73,13 +73,16 @@ impl Builder {
 
     /// The thread for a process and a thread id as written in the input (decimal, hex
     /// pthread id, or absent). Ids that do not fit a kernel tid get a small synthetic one.
-    pub fn thread(&mut self, pid: u32, tid: Option<u32>, raw_id: &str, name: &str) -> ThreadIdx {
+    pub fn thread(&mut self, pid: u32, tid: Option<u32>, raw_id: &str, name: &str) -> anyhow::Result<ThreadIdx> {
         let key = (pid, raw_id.to_string());
         if let Some(&t) = self.threads.get(&key) {
             if !name.is_empty() && self.p.threads[t as usize].name.is_empty() {
                 self.p.threads[t as usize].name = name.to_string();
             }
-            return t;
+            return Ok(t);
+        }
+        if self.p.threads.len() > ThreadIdx::MAX as usize {
+            bail!("more than {} threads; Ember profiles hold at most that many", ThreadIdx::MAX as usize + 1);
         }
         let hex = tid.is_none() && raw_id.starts_with("0x");
         let tid = tid.unwrap_or_else(|| {
@@ -90,11 +93,20 @@ impl Builder {
         let shown = if name.is_empty() && hex { raw_id } else { name };
         let t = self.p.thread(pid, tid, Some(shown));
         self.threads.insert(key, t);
-        t
+        Ok(t)
     }
 
+    /// Adds a process, or fills in what an earlier mention of it lacked.
     pub fn process(&mut self, pid: u32, parent: Option<u32>, cmdline: &str) {
-        if !self.p.processes.iter().any(|q| q.pid == pid) {
+        let parent = parent.filter(|&pp| pp != pid);
+        if let Some(q) = self.p.processes.iter_mut().find(|q| q.pid == pid) {
+            if q.command_line.is_empty() {
+                q.command_line = cmdline.split_whitespace().map(str::to_string).collect();
+            }
+            if q.parent.is_none() {
+                q.parent = parent;
+            }
+        } else {
             self.p.processes.push(Process {
                 pid,
                 parent,
@@ -274,7 +286,7 @@ pub fn read<R: BufRead>(r: R, source: &str) -> anyhow::Result<Profile> {
                     b.process(pid, parent, cmdline);
                 }
                 Part::Thread { tid, raw_id, name } if context => {
-                    thread = Some(b.thread(pid, tid, raw_id, name));
+                    thread = Some(b.thread(pid, tid, raw_id, name)?);
                     context = false;
                 }
                 Part::Frame { name, file, line } => {
@@ -290,7 +302,7 @@ pub fn read<R: BufRead>(r: R, source: &str) -> anyhow::Result<Profile> {
         }
         let thread = match thread {
             Some(t) => t,
-            None => b.thread(pid, Some(pid), "", ""),
+            None => b.thread(pid, Some(pid), "", "")?,
         };
         b.add(thread, &frames, count, 0)?;
     }
@@ -511,6 +523,13 @@ mod tests {
     fn one_thread_has_no_context_frame() {
         let p = read("main (a.py:1);f (a.py:2) 2\nmain (a.py:1) 1\n".as_bytes(), "collapsed").unwrap();
         assert_eq!(lines(&p), ["main (a.py:1) 1", "main (a.py:1);f (a.py:2) 2"]);
+    }
+
+    #[test]
+    fn too_many_threads_is_an_error() {
+        let text: String = (1..=65_537).map(|t| format!("tid:{t};a.py:f:1 1\n")).collect();
+        let e = read(text.as_bytes(), "collapsed").unwrap_err().to_string();
+        assert!(e.contains("65536 threads"), "{e}");
     }
 
     #[test]

@@ -102,13 +102,17 @@ pub fn read(bytes: &[u8]) -> anyhow::Result<Profile> {
         .collect();
     // py-spy (with --threads / --subprocesses) puts `thread (TID): NAME` and `process PID:"cmd"`
     // frames at the root of each stack: they name the thread, they are not code.
-    let context: Vec<Option<String>> = file
+    enum Ctx {
+        Thread(String),
+        Process(u32, String),
+    }
+    let context: Vec<Option<Ctx>> = file
         .shared
         .frames
         .iter()
         .map(|f| match (f.file.as_deref(), parse_part(&f.name, true)) {
-            (None | Some(""), Part::Thread { name, .. }) => Some(name.to_string()),
-            (None | Some(""), Part::Process { .. }) => Some(String::new()),
+            (None | Some(""), Part::Thread { name, .. }) => Some(Ctx::Thread(name.to_string())),
+            (None | Some(""), Part::Process { pid, cmdline }) => Some(Ctx::Process(pid, cmdline.to_string())),
             _ => None,
         })
         .collect();
@@ -133,19 +137,24 @@ pub fn read(bytes: &[u8]) -> anyhow::Result<Profile> {
         };
         let (pid, tid, name) = parse_profile_name(&s.name).unwrap_or((None, 0, s.name.clone()));
         let raw = format!("{}:{tid}:{i}", pid.unwrap_or(0));
-        let thread = b.thread(pid.unwrap_or(0), (tid != 0).then_some(tid), &raw, &name);
+        let thread = b.thread(pid.unwrap_or(0), (tid != 0).then_some(tid), &raw, &name)?;
         if let Some(pid) = pid {
             b.process(pid, None, "");
         }
         let mut t = s.start_value * scale;
         for (k, (sample, w)) in s.samples.iter().zip(&s.weights).enumerate() {
             stack.clear();
+            let mut parent = None;
             for &f in sample {
                 match (frames.get(f), context.get(f)) {
-                    (Some(_), Some(Some(name))) if stack.is_empty() => {
+                    (Some(_), Some(Some(Ctx::Thread(name)))) if stack.is_empty() => {
                         if !name.is_empty() && b.p.threads[thread as usize].name.is_empty() {
                             b.p.threads[thread as usize].name = name.clone();
                         }
+                    }
+                    (Some(_), Some(Some(Ctx::Process(pid, cmdline)))) if stack.is_empty() => {
+                        b.process(*pid, parent, cmdline);
+                        parent = Some(*pid);
                     }
                     (Some(&fr), _) => stack.push(fr),
                     (None, _) => bail!("profile {i}, sample {k} refers to frame {f} but there are {} frames", frames.len()),
