@@ -38,9 +38,10 @@ try {
   const info = await page.evaluate(() => { const S = window.ember.S; return { samples: S.prof.nSamples, stacks: S.prof.nStacks, nodes: S.tree.n, depth: S.tree.maxDepth[0] }; });
   console.log(`${label}: ${info.samples.toLocaleString('en-US')} samples, ${info.stacks.toLocaleString('en-US')} stacks, ${info.nodes.toLocaleString('en-US')} call-tree nodes, ${info.depth} deep`);
   console.log(`  first paint: ${tm.readyAt.toFixed(0)} ms after navigation [target < 1000 ms] (download ${tm.load.toFixed(0)} ms, build+draw ${(tm.firstPaint - tm.load).toFixed(0)} ms; ${wall} ms wall in the harness)`);
-  const zoom = [], hover = [], search = [], reset = [];
+  const zoom = [], hover = [], search = [], reset = [], details = [];
   for (let k = 0; k < 30; k++) {
     zoom.push(await page.evaluate((k) => window.ember.bench.zoomInto(k), k));
+    details.push(await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => setTimeout(() => setTimeout(() => r(window.ember.timings.details), 0), 0)))));
     if (k % 5 === 4) reset.push(await page.evaluate(() => window.ember.bench.reset()));
   }
   await page.evaluate(() => window.ember.bench.reset());
@@ -48,6 +49,7 @@ try {
   for (const q of ['func_1', 'func_12', 'func_123', '/func_(1|2)3$/', 'decoder', 'zzz_nomatch', '']) search.push(await page.evaluate((q) => window.ember.bench.search(q), q));
   console.log(`  zoom (click → redrawn): ${stats(zoom)} [target < 16 ms]`);
   console.log(`  reset zoom: ${stats(reset)} [target < 16 ms]`);
+  console.log(`  details panel of the zoomed frame (filled after the redraw): ${stats(details)}`);
   console.log(`  hover (tooltip + outline): ${stats(hover)} [target < 16 ms]`);
   console.log(`  search (match + highlight + redraw): ${stats(search)} [target < 16 ms]`);
   const cdp = await page.context().newCDPSession(page);

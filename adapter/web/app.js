@@ -123,7 +123,7 @@ function redraw(newTree = false) {
     second.draw();
   }
   crumbs();
-  details();
+  scheduleDetails();
   legend();
   updateButtons();
   S.timings.draw = performance.now() - t0;
@@ -190,7 +190,7 @@ function select(v) {
   S.selected = v;
   main.selected = v;
   main.drawOverlay();
-  details();
+  scheduleDetails();
   updateButtons();
 }
 // The editor follows the zoom; a burst of zooms (keys held, Back pressed fast) sends one.
@@ -259,7 +259,6 @@ function openInEditor(view, v) {
 
 function flash(msg) {
   const el = $('status');
-  const old = el.textContent;
   el.textContent = msg;
   setTimeout(() => { if (el.textContent === msg) statusText(); }, 1500);
 }
@@ -302,12 +301,27 @@ function hover(view, hit, e) {
 }
 
 // ---------- details panel ----------
+// Filled after the flamegraph is painted: for a frame near the root it walks most of the tree
+// (callees by function and module) and every sample (per-thread counts), which should not
+// delay the zoom itself.
+let detailsPending = false;
+function scheduleDetails() {
+  if (detailsPending) return;
+  detailsPending = true;
+  requestAnimationFrame(() => setTimeout(() => {
+    detailsPending = false;
+    const t = performance.now();
+    details();
+    S.timings.details = performance.now() - t;
+  }, 0));
+}
 function details() {
   const el = $('details');
   const tree = S.tree, v = S.selected, prof = S.prof;
   // Same tree, same frame: the panel is already right (it walks the frame's whole subtree).
   if (S.detailsOf && S.detailsOf[0] === tree && S.detailsOf[1] === v) return;
   S.detailsOf = [tree, v];
+  el.dataset.node = v;  // tests wait for the panel of the selected frame
   if (!tree || v <= 0 || v >= tree.n || tree.total[v] === 0) {
     el.innerHTML = `<p class="hint">Click a frame to zoom and see its details; Ctrl/Cmd-click opens it in the editor. Arrows move, Enter zooms, Backspace goes back, Escape resets; / searches.</p>`;
     return;

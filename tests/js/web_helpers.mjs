@@ -112,3 +112,6 @@ export async function serveFiles(kinds, root) {
   srv.files = files;
   return srv;
 }
+
+// The details panel fills in just after the flamegraph redraws: wait for the selected frame's.
+export const detailsReady = (page) => page.waitForFunction(() => document.getElementById('details').dataset.node === String(window.ember.S.selected));

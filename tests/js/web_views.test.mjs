@@ -5,7 +5,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { serveFiles, launch, openPage, frameRect, clickFrame, shot, demoRoot, sleep } from './web_helpers.mjs';
+import { serveFiles, launch, openPage, frameRect, clickFrame, shot, demoRoot, sleep, detailsReady } from './web_helpers.mjs';
 
 let srv, browser, page, root;
 before(async () => {
@@ -66,6 +66,7 @@ test('the tooltip names the hottest line; the editor can open the page on a func
 test('details panel: total/self, all calls, instances, threads, top callees', async () => {
   await reset();
   await clickFrame(page, 'work');
+  await detailsReady(page);
   assert.equal(await page.textContent('#d-name'), 'work');
   assert.equal(await page.textContent('#d-total'), '500');
   assert.equal(await page.textContent('#d-self'), '100');
@@ -78,6 +79,7 @@ test('details panel: total/self, all calls, instances, threads, top callees', as
   assert.match(await page.innerText('#d-callees'), /parse\s+400\s+80\.0%/);
   assert.match(await page.innerText('#d-modules'), /json\/decoder\.py\s+400/);
   await page.click('#d-instances tr:nth-child(2) .link');
+  await detailsReady(page);
   assert.deepEqual(await page.evaluate(() => window.ember.S.zoomPath.map((f) => window.ember.S.prof.funcLabel(f))), ['worker_loop', 'work']);
   assert.equal(await page.textContent('#d-threads'), 'worker: 100 (100.0%)');
   await shot(page, 'views-details');
@@ -86,6 +88,7 @@ test('details panel: total/self, all calls, instances, threads, top callees', as
 test('set a function as root merges its calls and rebases percentages', async () => {
   await reset();
   await clickFrame(page, 'parse');
+  await detailsReady(page);
   await page.click('#d-root');
   assert.equal(await page.evaluate(() => window.ember.S.mode), 'root');
   assert.equal(await rootTotal(), 500, 'parse from both threads');
