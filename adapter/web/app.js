@@ -93,6 +93,14 @@ function rebuild() {
   redraw(true);
 }
 
+// Search and source-line highlights change colours only: repaint the canvases, nothing else.
+function repaintHighlight() {
+  if (S.elided && S.diff) return redraw();
+  const highlight = S.lineHit || (S.hit && !S.hit.error ? S.hit.hit : null);
+  main.highlight = highlight; main.draw();
+  if (S.mode === 'sandwich') { second.highlight = highlight; second.draw(); }
+}
+
 function labelFor(tree, prof) {
   return (v) => (v === 0 ? `all (${tree.total[0]} samples)` : prof.funcLabel(tree.func[v]));
 }
@@ -481,7 +489,7 @@ document.addEventListener('keydown', (e) => {
 $('search').addEventListener('input', (e) => {
   S.search = e.target.value.trim(); S.matchIdx = -1; S.lineHit = null; S.lineSel = null;
   const t0 = performance.now();
-  applySearch(); redraw();
+  applySearch(); repaintHighlight();
   S.timings.search = performance.now() - t0;
 });
 $('next').onclick = () => stepMatch(1);
