@@ -120,11 +120,14 @@ function redraw(newTree = false) {
   const highlight = S.lineHit || (S.hit && !S.hit.error ? S.hit.hit : null);
   const title = S.mode === 'sandwich' ? `callers of ${prof.funcLabel(S.func)} ↑` : showElided ? 'elided: stacks only in BASE (blue)' : null;
   main.orientation = S.mode === 'sandwich' ? 'flame' : S.orientation;
+  if ($('flame2').hidden !== (S.mode !== 'sandwich')) {
+    $('flame2').hidden = S.mode !== 'sandwich';
+    main.remeasure(); second.remeasure();
+  }
   main.setTree(tree, { label: labelFor(tree, lp), color, highlight, zoom, title, hideRoot: S.mode === 'sandwich' });
   if (newTree) main.layout(true, false);
   main.selected = S.selected < tree.n ? S.selected : -1;
   main.draw();
-  $('flame2').hidden = S.mode !== 'sandwich';
   if (S.mode === 'sandwich') {
     second.setTree(S.tree2, { label: labelFor(S.tree2, prof), color: (v, dim) => originColor(prof, S.tree2.func[v], dim), highlight, zoom: 0, title: `callees of ${prof.funcLabel(S.func)} ↓`, hideRoot: true });
     second.layout(true, false);
@@ -503,7 +506,12 @@ $('back').onclick = back;
 $('reset').onclick = reset;
 $('thread').onchange = (e) => { S.filter.threads = e.target.value === '' ? null : new Set([+e.target.value]); refreshTime(); rebuild(); };
 $('kind').onchange = (e) => { S.filter.flags = +e.target.value; refreshTime(); rebuild(); };
-$('timebtn').onclick = () => { $('time').hidden = !$('time').hidden; $('timebtn').classList.toggle('on', !$('time').hidden); refreshTime(); main.layout(false); };
+$('timebtn').onclick = () => {
+  $('time').hidden = !$('time').hidden;
+  $('timebtn').classList.toggle('on', !$('time').hidden);
+  refreshTime();
+  main.remeasure(); second.remeasure(); main.layout(false);
+};
 $('clearrange').onclick = () => { S.filter.t0 = S.filter.t1 = null; timeView.clear(); showRange(); rebuild(); };
 $('elided').onclick = () => { S.elided = !S.elided; redraw(true); };
 $('compare').onchange = (e) => compareWith(e.target.value);
