@@ -23,6 +23,7 @@ pub struct Debuggee {
     pub recording: Option<Recording>,
     pub shared: SharedProfile,
     pub output_dir: PathBuf,
+    /// The saved file is `<output_dir>/<UTC timestamp>-<stem>.ember` (the store sanitizes it).
     pub stem: String,
     pub paused: bool,
     /// Where the profile was saved, once it was.
@@ -51,7 +52,7 @@ impl Debuggee {
         }
         let profile: Profile = self.shared.profile.read().unwrap_or_else(|e| e.into_inner()).clone();
         let (dir, stem) = (self.output_dir.clone(), self.stem.clone());
-        let path = tokio::task::spawn_blocking(move || super::saving::save(&dir, &stem, &profile))
+        let path = tokio::task::spawn_blocking(move || crate::profile::store::save_in_dir(&dir, &stem, &profile))
             .await
             .map_err(|e| e.to_string())?
             .map_err(|e| format!("{e:#}"))?;
@@ -135,33 +136,6 @@ pub fn meta(command_line: Vec<String>, config: &ember_sampler::Config) -> Meta {
     }
 }
 
-/// `label-YYYYmmdd-HHMMSS` (UTC), with the label reduced to characters safe in a file name.
-pub fn stem(label: &str) -> String {
-    let clean: String = label
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' { c } else { '_' })
-        .take(60)
-        .collect();
-    let secs = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
-    format!("{}-{}", if clean.is_empty() { "profile".into() } else { clean }, utc_stamp(secs))
-}
-
-fn utc_stamp(secs: u64) -> String {
-    let days = (secs / 86_400) as i64;
-    let rem = secs % 86_400;
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}{m:02}{d:02}-{:02}{:02}{:02}", rem / 3600, rem / 60 % 60, rem % 60)
-}
-
 /// Where a relative file name from the target points: CPython may record paths relative to
 /// the process's working directory.
 pub fn absolute_source(pid: u32, file: &str) -> Option<PathBuf> {
@@ -179,20 +153,6 @@ pub fn absolute_source(pid: u32, file: &str) -> Option<PathBuf> {
 mod tests {
     use super::*;
     use std::os::unix::process::CommandExt;
-
-    #[test]
-    fn utc_stamps() {
-        assert_eq!(utc_stamp(0), "19700101-000000");
-        assert_eq!(utc_stamp(1_795_000_000), "20261118-110640");
-        assert_eq!(utc_stamp(951_782_400), "20000229-000000");
-    }
-
-    #[test]
-    fn stems_are_safe_file_names() {
-        let s = stem("my app/../x");
-        assert!(s.starts_with("my_app_.._x-"), "{s}");
-        assert!(!s.contains('/'));
-    }
 
     #[tokio::test]
     async fn terminate_escalates_past_ignored_signals() {

@@ -352,7 +352,7 @@ impl Adapter {
         self.debuggee = Some(Debuggee {
             pid,
             launched,
-            stem: debuggee::stem(&label),
+            stem: label.clone(),
             label,
             recording: Some(rec),
             shared,

@@ -10,6 +10,5 @@ pub mod hottest;
 pub mod launch_args;
 pub mod log;
 pub mod protocol;
-pub mod saving;
 pub mod server;
 pub mod session;
