@@ -133,7 +133,7 @@ impl Adapter {
             "stackTrace" => self.stack_trace(args).await,
             "scopes" => Ok(scopes()),
             "variables" => self.variables(args),
-            "pause" => self.pause(),
+            "pause" => self.pause().await,
             "continue" => self.resume(),
             "terminate" => self.terminate(),
             "disconnect" => {
@@ -448,10 +448,12 @@ impl Adapter {
         Ok(json!({"variables": vars}))
     }
 
-    fn pause(&mut self) -> Reply {
+    async fn pause(&mut self) -> Reply {
         let d = self.debuggee.as_mut().ok_or_else(|| ErrorMessage::new("no program is being profiled: nothing to pause"))?;
         d.signal(Signal::SIGSTOP)?;
         d.paused = true;
+        // Signals are delivered asynchronously: report `stopped` once every thread is.
+        debuggee::wait_stopped(d.pid, Duration::from_secs(1)).await;
         self.after.push((
             "stopped".into(),
             json!({"reason": "pause", "description": "Paused (SIGSTOP)", "threadId": d.pid, "allThreadsStopped": true}),
@@ -475,8 +477,12 @@ impl Adapter {
             return Ok(Value::Null);
         };
         let (pid, group, tx) = (d.pid, d.launched, self.internal_tx.clone());
+        let mut updates = d.shared.updates.clone();
         self.tasks.push(tokio::spawn(async move {
             debuggee::terminate(pid, group).await;
+            // The sampler notices the exit (and reaps a spawned program, which gives its exit
+            // code); only if it does not, end the session from here.
+            let _ = tokio::time::timeout(Duration::from_secs(2), updates.wait_for(|p| p.finished)).await;
             let _ = tx.send(Internal::Finished);
         }));
         Ok(Value::Null)
@@ -516,13 +522,17 @@ impl Adapter {
         if self.terminated_sent {
             return;
         }
+        if self.debuggee.is_none() {
+            return;
+        }
+        // After the recording ended, so its last progress (with the exit status) is published.
+        self.conclude().await;
         let Some(d) = &self.debuggee else { return };
         let launched = d.launched;
         let (code, sig) = {
             let p = d.shared.updates.borrow();
             (p.exit_code, p.exit_signal)
         };
-        self.conclude().await;
         if let Some(s) = sig {
             self.output("console", &format!("The program was killed by signal {s}.\n"));
         }
