@@ -159,8 +159,11 @@ fn configuration_done_before_launch_over_tcp_like_helix() {
     let mut dap = Dap::tcp(port);
     dap.initialize(json!({"clientID": "helix"}));
     dap.ok("configurationDone", json!({}));
-    dap.ok("launch", ws.launch_args(0.5, 0));
+    let mut args = ws.launch_args(0.5, 0);
+    args["rat"] = json!(100); // a typo is reported, not silently ignored
+    dap.ok("launch", args);
     dap.wait_event("terminated", TIMEOUT);
+    assert!(dap.events("output").iter().any(|e| e["body"]["output"].as_str().unwrap().contains("Ember ignores these launch fields: rat")));
     assert_eq!(dap.events("exited")[0]["body"]["exitCode"], 0);
     // Not VS Code: the URL comes as console output only.
     assert!(dap.events("output").iter().all(|e| e["body"]["category"] != "important"));

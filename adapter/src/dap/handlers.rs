@@ -183,6 +183,7 @@ impl Adapter {
     async fn launch(&mut self, args: &Value) -> Reply {
         self.refuse_second()?;
         let lp = launch_args::parse_launch(args)?.resolve()?;
+        self.warn_unknown(args, launch_args::LAUNCH_FIELDS, "launch");
         let label = lp.label.clone();
         let config = lp.plan.config.clone();
         let meta = debuggee::meta(lp.command.clone(), &config);
@@ -279,6 +280,7 @@ impl Adapter {
     async fn attach(&mut self, args: &Value) -> Reply {
         self.refuse_second()?;
         let a = launch_args::parse_attach(args)?;
+        self.warn_unknown(args, launch_args::ATTACH_FIELDS, "attach");
         let pid = a.process_id.ok_or_else(|| {
             ErrorMessage::new("attach needs `processId`: the PID of a running Python process (e.g. \"${command:pickProcess}\" in VS Code, require('dap.utils').pick_process in nvim-dap)")
         })?;
@@ -575,6 +577,16 @@ impl Adapter {
         };
         if let Some(id) = self.progress_id.take() {
             self.client.event("progressEnd", json!({"progressId": id, "message": end_message}));
+        }
+    }
+
+    fn warn_unknown(&mut self, args: &Value, known: &[&str], request: &str) {
+        let unknown = launch_args::unknown_fields(args, known);
+        if !unknown.is_empty() {
+            self.output(
+                "console",
+                &format!("Ember ignores these {request} fields: {} (every field is in schemas/{request}.schema.json)\n", unknown.join(", ")),
+            );
         }
     }
 
