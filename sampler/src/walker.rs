@@ -20,12 +20,15 @@ use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 
+/// A snapshot read that took longer than this was preempted between its copies; retry.
+const MAX_READ_TIME: std::time::Duration = std::time::Duration::from_micros(40);
+const PER_REGION: std::time::Duration = std::time::Duration::from_micros(3);
 const MAX_DEPTH: usize = 10_000;
 const MAX_THREADS: usize = 4096;
 /// Attempts per sample; the first sample of a thread spends up to two learning its addresses.
-const RETRIES: usize = 5;
+const RETRIES: usize = 8;
 /// Extra bytes read past last sample's chunk top, so a slightly deeper stack needs no re-read.
-const CHUNK_SLACK: usize = 2048;
+const CHUNK_SLACK: usize = 512;
 
 /// Addresses are already well mixed; a multiply is all the hashing they need.
 #[derive(Default)]
@@ -63,6 +66,9 @@ struct ThreadSlot {
     chunk: u64,
     chunk_len: usize,
     chain: Vec<u64>,
+    /// ≤3.10: the thread's bottom frame object, and how often a walk ended elsewhere.
+    root: u64,
+    root_misses: u32,
     last_pass: u64,
 }
 
@@ -239,15 +245,18 @@ impl ProcessWalker {
         slot.last_pass = pass;
         let tid = slot.tid;
         let time_ns = now();
-        let running = match slot.stat.as_mut().map(|s| s.running()) {
-            Some(Some(r)) => r,
-            Some(None) => {
-                slot.stat = None; // thread gone; the tstate will vanish from the list soon
-                false
-            }
-            None => true,
-        };
         let gil = gil_holder == tstate;
+        // A thread holding the GIL is executing bytecode (blocking calls release the GIL), so
+        // it counts as running without asking the kernel; that saves a /proc read per sample.
+        let running = gil
+            || match slot.stat.as_mut().map(|s| s.running()) {
+                Some(Some(r)) => r,
+                Some(None) => {
+                    slot.stat = None; // thread gone; its tstate leaves the list soon
+                    false
+                }
+                None => true,
+            };
         let keep = (opts.idle || running) && (!opts.gil_only || gil);
         if !keep {
             // Still need `next`: one small read.
@@ -310,6 +319,8 @@ impl ProcessWalker {
             chunk: 0,
             chunk_len: 0,
             chain: Vec::new(),
+            root: 0,
+            root_misses: 0,
             last_pass: self.pass,
         })
     }
@@ -344,31 +355,42 @@ impl ProcessWalker {
         }
     }
 
-    /// 3.11+: thread state + used part of the current stack chunk + thread state, one call.
+    /// 3.11+: one call reads the thread state (current frame, datastack top), the current
+    /// frame pointer via the C frame (3.11/3.12), the used part of the stack chunk as ONE
+    /// contiguous copy (a ~2 KiB memcpy, far faster than the target can rewrite frames), then
+    /// the thread state and C frame again. The copy is accepted only if the current frame and
+    /// the top are the same before and after it; otherwise the target moved between our copies
+    /// (each iovec costs ~1 µs, ~25 Python calls) and we retry.
     fn read_interp_stack(&mut self, tstate: u64, next: &mut u64) -> Result<bool, Error> {
         let l = self.layout;
         let Frames::Interp(fl) = l.frames else { unreachable!() };
         let chunk_off = l.tstate_datastack_chunk.unwrap();
         let slot = self.threads.get(&tstate).unwrap();
-        let (cframe_guess, chunk_guess, chunk_len) = (slot.cframe, slot.chunk, slot.chunk_len);
+        let (cframe_guess, chunk, chunk_len) = (slot.cframe, slot.chunk, slot.chunk_len);
         let ts_len = l.tstate_read;
-
-        self.regions.clear();
-        self.regions.push((tstate, ts_len));
+        // The second thread-state read stops after datastack_top (and covers current_frame).
+        let ts2_len = match l.tstate_current_frame {
+            CurrentFrame::Direct(o) => (o + 8).max(chunk_off + 16),
+            CurrentFrame::ViaCFrame { .. } => chunk_off + 16,
+        };
         let cf_field = match l.tstate_current_frame {
             CurrentFrame::ViaCFrame { current_frame, .. } if cframe_guess != 0 => Some(cframe_guess + current_frame as u64),
             _ => None,
         };
+        let chunk_read = if chunk != 0 { chunk_len } else { 0 };
+
+        self.regions.clear();
+        self.regions.push((tstate, ts_len));
         if let Some(a) = cf_field {
             self.regions.push((a, 8));
         }
-        let chunk_read = if chunk_guess != 0 { chunk_len } else { 0 };
         if chunk_read > 0 {
-            self.regions.push((chunk_guess, chunk_read));
+            self.regions.push((chunk, chunk_read));
         }
-        // Thread state again (up to datastack_top), after the chunk: it tells what moved.
-        let ts2_len = chunk_off + 16;
         self.regions.push((tstate, ts2_len));
+        if let Some(a) = cf_field {
+            self.regions.push((a, 8));
+        }
         if !self.mem.read_many(&self.regions, &mut self.buf)? {
             // A guess pointed at memory that is gone: forget the guesses.
             let slot = self.threads.get_mut(&tstate).unwrap();
@@ -377,19 +399,19 @@ impl ProcessWalker {
             self.mem.read_u64(tstate)?; // errors if the thread state itself is gone
             return Ok(false);
         }
-        let ts = &self.buf[..ts_len];
-        *next = ts.u64_at(l.tstate_next);
-        let chunk = ts.u64_at(chunk_off);
-        let top = ts.u64_at(chunk_off + 8);
-        let mut off = ts_len;
-        let current = match l.tstate_current_frame {
-            CurrentFrame::Direct(o) => ts.u64_at(o),
+        // Layout of self.buf: ts | cf? | chunk | ts2 | cf2?
+        let cf_len = if cf_field.is_some() { 8 } else { 0 };
+        let chunk_at = ts_len + cf_len;
+        let ts2_at = chunk_at + chunk_read;
+        let buf = &self.buf;
+        *next = buf.u64_at(l.tstate_next);
+        let real_chunk = buf.u64_at(chunk_off);
+        let top = buf.u64_at(chunk_off + 8);
+        let (current, current2) = match l.tstate_current_frame {
+            CurrentFrame::Direct(o) => (buf.u64_at(o), buf.u64_at(ts2_at + o)),
             CurrentFrame::ViaCFrame { cframe, .. } => {
-                let cf = ts.u64_at(cframe);
-                if cf_field.is_some() {
-                    off += 8;
-                }
-                if cf_field.is_none() || cf != cframe_guess {
+                let cf = buf.u64_at(cframe);
+                if cf_field.is_none() || cf != cframe_guess || buf.u64_at(ts2_at + cframe) != cf {
                     // The C-level frame moved (or first sample): remember it and read again.
                     self.threads.get_mut(&tstate).unwrap().cframe = cf;
                     if cf == 0 {
@@ -397,35 +419,33 @@ impl ProcessWalker {
                     }
                     return Ok(false);
                 }
-                self.buf.u64_at(ts_len)
+                (buf.u64_at(ts_len), buf.u64_at(ts2_at + ts2_len))
             }
         };
-        let chunk_at = off;
-        off += chunk_read;
-        let top2 = self.buf.u64_at(off + chunk_off + 8);
-        let chunk2 = self.buf.u64_at(off + chunk_off);
+        let top2 = buf.u64_at(ts2_at + chunk_off + 8);
+        let chunk2 = buf.u64_at(ts2_at + chunk_off);
 
-        let used = top.saturating_sub(chunk) as usize;
-        let want = (used + CHUNK_SLACK).min(1 << 20);
+        let used = top.saturating_sub(real_chunk) as usize;
         {
             let slot = self.threads.get_mut(&tstate).unwrap();
-            if chunk != slot.chunk || used > chunk_read || chunk2 != chunk {
-                // Guess was off: remember the right chunk and size and read again.
-                slot.chunk = chunk;
-                slot.chunk_len = want;
-                if chunk != 0 && used > 0 {
+            if real_chunk != chunk || used > chunk_read || chunk2 != real_chunk {
+                // Guess was off: remember the chunk, read at least as much as ever seen used.
+                let want = used + CHUNK_SLACK;
+                slot.chunk_len = if real_chunk == chunk { want.max(chunk_len) } else { want };
+                slot.chunk = real_chunk;
+                if real_chunk != 0 && used > 0 {
                     return Ok(false);
                 }
-            } else if want < slot.chunk_len / 2 {
-                slot.chunk_len = want;
             }
+        }
+        if current != current2 || top != top2 {
+            return Ok(false); // the target pushed or popped between our copies
         }
         if current == 0 {
             return Ok(true);
         }
-        // Walk. Frames in [chunk, top2) are parsed from the snapshot; a frame at or above
-        // the final top was popped while we read: the snapshot is torn.
-        let chunk_data: &[u8] = &self.buf[chunk_at..chunk_at + chunk_read];
+        let chunk_data = &self.buf[chunk_at..chunk_at + chunk_read];
+        // Walk; frames in one chunk sit below their callees and below the top.
         let mut frame = current;
         let mut prev_in_chunk = u64::MAX;
         let mut depth = 0;
@@ -434,9 +454,9 @@ impl ProcessWalker {
             if depth > MAX_DEPTH || frame & 7 != 0 {
                 return Ok(false);
             }
-            let in_chunk = frame >= chunk && frame + fl.size as u64 <= chunk + chunk_read as u64 && chunk_read > 0;
+            let in_chunk = chunk_read > 0 && frame >= chunk && frame + fl.size as u64 <= chunk + chunk_read as u64;
             let fb: &[u8] = if in_chunk {
-                if frame + fl.size as u64 > top2 || frame >= prev_in_chunk {
+                if frame + fl.size as u64 > top || frame >= prev_in_chunk {
                     return Ok(false);
                 }
                 prev_in_chunk = frame;
@@ -457,11 +477,14 @@ impl ProcessWalker {
             if owner < fl.first_non_python_owner {
                 let code = fb.u64_at(fl.code) & fl.code_mask;
                 let instr = fb.u64_at(fl.instr);
-                let adaptive = code + l.code_adaptive.unwrap() as u64;
-                let pos = if instr == 0 { -1 } else { (instr as i64 - adaptive as i64) / 2 };
                 if code == 0 {
+                    if previous == 0 {
+                        break; // 3.15's sentinel base frame
+                    }
                     return Ok(false);
                 }
+                let adaptive = code + l.code_adaptive.unwrap() as u64;
+                let pos = if instr == 0 { -1 } else { (instr as i64 - adaptive as i64) / 2 };
                 self.raw.push(RawFrame { code, pos });
             }
             frame = previous;
@@ -482,7 +505,13 @@ impl ProcessWalker {
             self.regions.push((f, fl.size));
         }
         self.regions.push((tstate, frame_off + 8));
-        if !self.mem.read_many(&self.regions, &mut self.buf)? {
+        let t0 = std::time::Instant::now();
+        let whole = self.mem.read_many(&self.regions, &mut self.buf)?;
+        if t0.elapsed() > MAX_READ_TIME + PER_REGION * self.regions.len() as u32 {
+            self.threads.get_mut(&tstate).unwrap().chain = chain;
+            return Ok(false);
+        }
+        if !whole {
             // A guessed frame was freed: read the thread state alone, follow from scratch.
             chain.clear();
             self.buf.resize(l.tstate_read + frame_off + 8, 0);
@@ -527,7 +556,26 @@ impl ProcessWalker {
         if ok && followed && self.mem.read_u64(tstate + frame_off as u64)? != first {
             ok = false;
         }
-        self.threads.get_mut(&tstate).unwrap().chain = new_chain;
+        // A thread's bottom frame lives as long as the thread: a walk that ends on another
+        // frame followed a stale f_back (a freed frame) and is torn. A new bottom that
+        // persists (the thread state was reused by a new thread) is accepted after a few tries.
+        let slot = self.threads.get_mut(&tstate).unwrap();
+        if ok {
+            if let Some(&root) = new_chain.last() {
+                if slot.root != 0 && slot.root != root {
+                    slot.root_misses += 1;
+                    if slot.root_misses < 8 {
+                        ok = false;
+                    } else {
+                        slot.root = root;
+                    }
+                } else {
+                    slot.root = root;
+                    slot.root_misses = 0;
+                }
+            }
+        }
+        slot.chain = new_chain;
         Ok(ok)
     }
 
