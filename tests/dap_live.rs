@@ -116,11 +116,15 @@ fn launch_runs_to_the_end_with_output_progress_exit_code_and_a_saved_profile() {
     let important = dap.wait_event_where("output", TIMEOUT, |e| e["body"]["category"] == "important");
     let text = important["body"]["output"].as_str().unwrap().to_string();
     assert!(text.contains("profiling work") && text.contains("200 Hz"), "{text}");
+    assert!(text.contains("Flamegraph: http://127.0.0.1:"), "{text}");
     let console = dap.wait_event_where("output", TIMEOUT, |e| e["body"]["category"] == "console");
     assert_eq!(console["body"]["output"], important["body"]["output"]);
     let first = dap.wait_event("ember/profile", TIMEOUT);
     assert_eq!(first["body"]["samples"], 0);
     assert!(first["body"]["path"].is_null());
+    let url = first["body"]["url"].as_str().expect("a flamegraph URL").to_string();
+    assert!(text.contains(&url), "{text}");
+    assert!(http_get(&url).starts_with("HTTP/1.1 200"), "the live page is served");
     dap.wait_event("progressStart", TIMEOUT);
     let update = dap.wait_event("progressUpdate", TIMEOUT);
     assert!(update["body"]["message"].as_str().unwrap().contains("samples"), "{update}");
@@ -145,8 +149,24 @@ fn launch_runs_to_the_end_with_output_progress_exit_code_and_a_saved_profile() {
     assert!(names.iter().any(|n| n == "spin") && names.iter().any(|n| n == "worker"), "{names:?}");
     let text = dap.events("output").iter().map(|e| e["body"]["output"].as_str().unwrap().to_string()).collect::<String>();
     assert!(text.contains(&format!("saved {samples} samples to {}", path.display())), "{text}");
+    // The final report carries the same URL, still served until the session ends.
+    assert!(text.contains(&format!("Flamegraph: {url}")), "{text}");
+    assert!(http_get(&url).starts_with("HTTP/1.1 200"));
     dap.ok("disconnect", json!({}));
     assert!(dap.close_and_wait(Duration::from_secs(10)).unwrap().success());
+}
+
+/// A plain HTTP GET of `http://127.0.0.1:PORT/...`; returns the raw response head and body.
+fn http_get(url: &str) -> String {
+    use std::io::{Read, Write};
+    let rest = url.strip_prefix("http://").unwrap();
+    let (host, path) = rest.split_once('/').unwrap();
+    let mut s = std::net::TcpStream::connect(host).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    write!(s, "GET /{path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n").unwrap();
+    let mut out = String::new();
+    let _ = s.read_to_string(&mut out);
+    out
 }
 
 #[test]

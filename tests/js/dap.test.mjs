@@ -97,7 +97,11 @@ test('launch a script: URL as important output, program output, exit code, saved
     await dc.initializeRequest({ clientID: 'vscode', adapterID: 'ember', linesStartAt1: true, columnsStartAt1: true, pathFormat: 'path', supportsProgressReporting: true });
     await Promise.all([configured, dc.launchRequest(launchArgs(dir, 1, 4))]);
     const important = await eventWhere(dc, 'output', (e) => e.body.category === 'important');
-    assert.match(important.body.output, /profiling work \(PID \d+\) at 200 Hz/);
+    assert.match(important.body.output, /profiling work \(PID \d+\) at 200 Hz\. Flamegraph: http:\/\/127\.0\.0\.1:\d+\/\?token=/);
+    const started = await eventWhere(dc, 'ember/profile');
+    assert.ok(important.body.output.includes(started.body.url));
+    const page = await fetch(started.body.url);
+    assert.equal(page.status, 200);
     await eventWhere(dc, 'output', (e) => e.body.category === 'stdout' && e.body.output === 'workload started\n');
     await eventWhere(dc, 'progressStart');
     const exited = await eventWhere(dc, 'exited');

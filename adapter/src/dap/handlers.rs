@@ -117,6 +117,9 @@ impl Adapter {
         for t in self.tasks.drain(..) {
             t.abort();
         }
+        if let Some(web) = &self.web {
+            web.stop();
+        }
     }
 
     async fn handle(&mut self, req: Request) -> Flow {
@@ -312,7 +315,7 @@ impl Adapter {
     async fn started(&mut self, rec: Recording, launched: bool, label: String, plan: Plan, forwarders: Vec<std::thread::JoinHandle<()>>) {
         let shared = rec.shared.clone();
         let pid = rec.pid;
-        match WebServer::start(WebOptions::default(), shared.clone()).await {
+        match WebServer::start_in(WebOptions::default(), shared.clone(), Some(plan.workspace.clone())).await {
             Ok(mut web) => {
                 self.url = Some(web.url.clone());
                 // Page clicks are followed by the LSP server; here they only need draining.
@@ -562,7 +565,7 @@ impl Adapter {
             Ok(path) => {
                 let mut text = format!("Ember saved {samples} samples to {}", path.display());
                 if let Some(u) = &url {
-                    text += &format!(". Flamegraph: {u} (while this session's adapter runs)");
+                    text += &format!(". Flamegraph: {u} (served while this debug session lasts)");
                 }
                 text += &format!("; open it later with `ember serve {}`\n", path.display());
                 self.client.event("output", json!({"category": "console", "output": text}));
