@@ -434,6 +434,80 @@ fn live_attach_errors_say_what_to_do() {
     let mut args = ws.launch_args(0.0, 0);
     args["python"] = json!("/bin/false");
     let m = dap.fails("launch", args);
-    assert!(m.contains("Debug Console"), "{m}");
+    assert!(m.contains("exited before") && m.contains("Debug Console"), "{m}");
     assert_eq!(dap.ok("threads", json!({}))["threads"], json!([]));
+}
+
+#[test]
+fn attach_without_permission_says_what_to_change() {
+    // Run the adapter as `nobody` against a process of ours (needs root and setpriv; skipped
+    // otherwise).
+    if unsafe { libc::geteuid() } != 0 || !Path::new("/usr/bin/setpriv").exists() {
+        eprintln!("skipped: needs root and setpriv");
+        return;
+    }
+    let ws = Workspace::new();
+    let mut target = spawn_target(&ws, 60.0);
+    let mut child = Command::new("/usr/bin/setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups", BIN, "dap"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut dap = Dap::from_child(&mut child);
+    dap.initialize(json!({}));
+    let m = dap.fails("attach", json!({"processId": target.id(), "cwd": "/tmp"}));
+    assert!(m.contains("permission denied") && (m.contains("CAP_SYS_PTRACE") || m.contains("ptrace_scope")), "{m}");
+    assert!(m.contains("same user"), "{m}");
+    assert_eq!(dap.ok("threads", json!({}))["threads"], json!([]));
+    target.kill().unwrap();
+    target.wait().unwrap();
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
+#[test]
+fn duration_ends_sampling_saves_and_ends_the_session() {
+    let ws = Workspace::new();
+    let mut dap = Dap::stdio(&[]);
+    dap.initialize(json!({"supportsProgressReporting": true}));
+    let mut args = ws.launch_args(60.0, 0);
+    args["duration"] = json!(1.5);
+    let t = Instant::now();
+    dap.ok("launch", args);
+    let pid = started_pid(&mut dap);
+    let update = dap.wait_event("progressUpdate", TIMEOUT);
+    let pct = update["body"]["percentage"].as_f64().expect("a percentage when the duration is known");
+    assert!((0.0..=100.0).contains(&pct), "{pct}");
+    dap.wait_event("terminated", TIMEOUT);
+    assert!(t.elapsed() < Duration::from_secs(6), "{:?}", t.elapsed());
+    let (path, samples) = saved_profile(&dap);
+    assert!(path.exists());
+    // About 1.5 s of two busy threads at 200 Hz.
+    assert!((200..=800).contains(&samples), "{samples}");
+    // The program outlived the recording; the client's disconnect ends it.
+    assert!(dap.events("exited").is_empty());
+    dap.ok("disconnect", json!({}));
+    assert!(wait_gone(pid, Duration::from_secs(1)));
+}
+
+#[test]
+fn a_program_too_short_to_sample_gets_a_clear_error() {
+    let ws = Workspace::new();
+    std::fs::write(ws.path().join("quick.py"), "print('bye')\n").unwrap();
+    let mut dap = Dap::stdio(&[]);
+    dap.initialize(json!({}));
+    let r = dap.request("launch", json!({"program": "quick.py", "cwd": ws.path(), "python": python()}));
+    // Either it was sampled at least once (a fast machine) or the error says why not.
+    if r["success"] == false {
+        let m = r["message"].as_str().unwrap();
+        assert!(m.contains("exited before") && m.contains("longer run"), "{m}");
+        let out: String = dap.events("output").iter().map(|e| e["body"]["output"].as_str().unwrap().to_string()).collect();
+        assert!(out.contains("bye"), "the program's output still reaches the console: {out}");
+        assert_eq!(dap.ok("threads", json!({}))["threads"], json!([]));
+    } else {
+        dap.wait_event("terminated", TIMEOUT);
+        assert_eq!(dap.events("exited")[0]["body"]["exitCode"], 0);
+        assert!(saved_profile(&dap).0.exists());
+    }
 }

@@ -81,6 +81,13 @@ impl Dap {
         Dap { child: Some(child), writer, rx, seq: 0, seen: Vec::new(), cursor: 0 }
     }
 
+    /// Speaks to an adapter the test started itself (stdin/stdout piped); the test owns it.
+    pub fn from_child(child: &mut Child) -> Dap {
+        let writer = Box::new(child.stdin.take().unwrap());
+        let rx = reader_thread(child.stdout.take().unwrap());
+        Dap { child: None, writer, rx, seq: 0, seen: Vec::new(), cursor: 0 }
+    }
+
     pub fn tcp(port: u16) -> Dap {
         let s = TcpStream::connect(("127.0.0.1", port)).expect("connect to ember dap");
         let rx = reader_thread(s.try_clone().unwrap());

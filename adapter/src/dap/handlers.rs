@@ -235,7 +235,12 @@ impl Adapter {
             }
             Err(e) => {
                 let _ = debuggee::signal(pid, true, Signal::SIGKILL);
-                Err(ErrorMessage::new(format!("{}. The program's own output, if any, is in the Debug Console", e.message)))
+                let hint = if e.message.contains("exited before") {
+                    ". A program that ends this quickly has nothing to sample: profile a longer run. Its own output is in the Debug Console"
+                } else {
+                    ". The program's own output, if any, is in the Debug Console"
+                };
+                Err(ErrorMessage::new(format!("{}{hint}", e.message)))
             }
         }
     }
@@ -353,7 +358,7 @@ impl Adapter {
             self.after.push(("progressStart".into(), json!({"progressId": id, "title": format!("Profiling {label}"), "message": format!("0 samples at {rate}"), "cancellable": false})));
         }
         self.progress_id = progress_id.clone();
-        self.tasks.push(tokio::spawn(watch_progress(self.client.clone(), shared.updates.clone(), progress_id, self.internal_tx.clone())));
+        self.tasks.push(tokio::spawn(watch_progress(self.client.clone(), shared.updates.clone(), progress_id, plan.config.duration, self.internal_tx.clone())));
         self.debuggee = Some(Debuggee {
             pid,
             launched,
@@ -615,7 +620,13 @@ async fn dump(pid: u32) -> Result<Vec<ember_sampler::ThreadStack>, String> {
 }
 
 /// Sends progress while sampling runs, then tells the loop that sampling ended.
-async fn watch_progress(client: Client, mut updates: watch::Receiver<crate::live::Progress>, progress_id: Option<String>, done: mpsc::UnboundedSender<Internal>) {
+async fn watch_progress(
+    client: Client,
+    mut updates: watch::Receiver<crate::live::Progress>,
+    progress_id: Option<String>,
+    duration: Option<Duration>,
+    done: mpsc::UnboundedSender<Internal>,
+) {
     let mut last = Instant::now();
     loop {
         let changed = updates.changed().await;
@@ -623,7 +634,11 @@ async fn watch_progress(client: Client, mut updates: watch::Receiver<crate::live
         if let Some(id) = &progress_id {
             if last.elapsed() >= Duration::from_secs(1) && !p.finished {
                 last = Instant::now();
-                client.event("progressUpdate", json!({"progressId": id, "message": format!("{} samples · {:.0} samples/s", p.samples, p.rate)}));
+                let mut body = json!({"progressId": id, "message": format!("{} samples · {:.0} samples/s", p.samples, p.rate)});
+                if let Some(d) = duration {
+                    body["percentage"] = json!((100.0 * p.elapsed.as_secs_f64() / d.as_secs_f64()).min(100.0).round());
+                }
+                client.event("progressUpdate", body);
             }
         }
         if changed.is_err() || p.finished {
