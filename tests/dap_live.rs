@@ -511,3 +511,22 @@ fn a_program_too_short_to_sample_gets_a_clear_error() {
         assert!(saved_profile(&dap).0.exists());
     }
 }
+
+#[test]
+fn a_refused_run_in_terminal_is_an_error_that_names_the_way_out() {
+    let ws = Workspace::new();
+    let mut dap = Dap::stdio(&[]);
+    dap.initialize(json!({"supportsRunInTerminalRequest": true}));
+    let mut args = ws.launch_args(1.0, 0);
+    args["console"] = json!("integratedTerminal");
+    let seq = dap.send_request("launch", args);
+    let req = dap.wait_request("runInTerminal");
+    dap.send_raw_response(&req, false, "no terminal available");
+    let r = dap.response_to(seq, "launch");
+    assert_eq!(r["success"], false);
+    let m = r["message"].as_str().unwrap();
+    assert!(m.contains("no terminal available") && m.contains("internalConsole"), "{m}");
+    // Still usable: the same program in the internal console.
+    dap.ok("launch", ws.launch_args(0.3, 0));
+    dap.wait_event("terminated", TIMEOUT);
+}

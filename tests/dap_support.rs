@@ -112,6 +112,12 @@ impl Dap {
         self.send_raw(format!("Content-Length: {}\r\n\r\n{}", msg.len(), msg).as_bytes());
     }
 
+    pub fn send_raw_response(&mut self, request: &Value, success: bool, message: &str) {
+        self.seq += 1;
+        let msg = json!({"seq": self.seq, "type": "response", "request_seq": request["seq"], "success": success, "command": request["command"], "message": message}).to_string();
+        self.send_raw(format!("Content-Length: {}\r\n\r\n{}", msg.len(), msg).as_bytes());
+    }
+
     fn next(&mut self, deadline: Instant) -> Option<Value> {
         let left = deadline.saturating_duration_since(Instant::now());
         match self.rx.recv_timeout(left) {

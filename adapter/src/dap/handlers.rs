@@ -628,9 +628,15 @@ async fn watch_progress(
     done: mpsc::UnboundedSender<Internal>,
 ) {
     let mut last = Instant::now();
+    let mut warned = 0;
     loop {
         let changed = updates.changed().await;
         let p = updates.borrow_and_update().clone();
+        // The sampler's warnings (a subprocess it cannot read, ...) reach the user as output.
+        for w in p.warnings.iter().skip(warned) {
+            client.event("output", json!({"category": "console", "output": format!("Ember: {w}\n")}));
+        }
+        warned = p.warnings.len();
         if let Some(id) = &progress_id {
             if last.elapsed() >= Duration::from_secs(1) && !p.finished {
                 last = Instant::now();
