@@ -250,7 +250,7 @@ fn pause_threads_stack_variables_continue_terminate() {
     dap.wait_event("terminated", TIMEOUT);
     assert!(wait_gone(pid, Duration::from_secs(2)));
     assert_eq!(dap.events("exited")[0]["body"]["exitCode"], 128 + 15);
-    assert!(t.elapsed() >= Duration::from_secs(2) && t.elapsed() < Duration::from_secs(4), "{:?}", t.elapsed());
+    assert!(t.elapsed() >= Duration::from_secs(2) && t.elapsed() < Duration::from_secs(8), "{:?}", t.elapsed());
     let (path, _) = saved_profile(&dap);
     assert!(path.exists());
     dap.ok("disconnect", json!({}));
@@ -480,11 +480,12 @@ fn duration_ends_sampling_saves_and_ends_the_session() {
     let pct = update["body"]["percentage"].as_f64().expect("a percentage when the duration is known");
     assert!((0.0..=100.0).contains(&pct), "{pct}");
     dap.wait_event("terminated", TIMEOUT);
-    assert!(t.elapsed() < Duration::from_secs(6), "{:?}", t.elapsed());
+    assert!(t.elapsed() < Duration::from_secs(10), "{:?}", t.elapsed());
     let (path, samples) = saved_profile(&dap);
     assert!(path.exists());
-    // About 1.5 s of two busy threads at 200 Hz.
-    assert!((200..=800).contains(&samples), "{samples}");
+    // About 1.5 s of two busy threads at 200 Hz (600), fewer on a loaded machine; never the
+    // 60 s the program would run.
+    assert!((50..=800).contains(&samples), "{samples}");
     // The program outlived the recording; the client's disconnect ends it.
     assert!(dap.events("exited").is_empty());
     dap.ok("disconnect", json!({}));
