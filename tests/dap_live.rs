@@ -130,7 +130,7 @@ fn launch_runs_to_the_end_with_output_progress_exit_code_and_a_saved_profile() {
     assert!(update["body"]["message"].as_str().unwrap().contains("samples"), "{update}");
     dap.wait_event("terminated", TIMEOUT);
     // The program's output, the saved profile, the exit code, then terminated — in that order.
-    let pos = |pred: &dyn Fn(&Value) -> bool| dap.seen.iter().position(|m| pred(m)).unwrap_or_else(|| panic!("missing in {:#?}", dap.seen));
+    let pos = |pred: &dyn Fn(&Value) -> bool| dap.seen.iter().position(pred).unwrap_or_else(|| panic!("missing in {:#?}", dap.seen));
     let stdout = pos(&|m| m["event"] == "output" && m["body"]["category"] == "stdout" && m["body"]["output"] == "workload started\n");
     let stderr = pos(&|m| m["event"] == "output" && m["body"]["category"] == "stderr" && m["body"]["output"] == "workload done\n");
     let saved = pos(&|m| m["event"] == "ember/profile" && m["body"]["path"].is_string());

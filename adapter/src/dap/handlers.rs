@@ -221,12 +221,16 @@ impl Adapter {
             format!("could not start {}: {e}. Check `python` in your launch configuration", lp.command[0])
         })?;
         let pid = child.id();
+        let output = |category: &'static str| {
+            let client = self.client.clone();
+            move |line: String| client.event("output", json!({"category": category, "output": line}))
+        };
         let mut forwarders = Vec::new();
-        for (pipe, category) in [(child.stdout.take().map(|p| Box::new(p) as Box<dyn std::io::Read + Send>), "stdout"), (child.stderr.take().map(|p| Box::new(p) as Box<dyn std::io::Read + Send>), "stderr")] {
-            if let Some(pipe) = pipe {
-                let client = self.client.clone();
-                forwarders.push(debuggee::forward(pipe, move |line| client.event("output", json!({"category": category, "output": line}))));
-            }
+        if let Some(out) = child.stdout.take() {
+            forwarders.push(debuggee::forward(out, output("stdout")));
+        }
+        if let Some(err) = child.stderr.take() {
+            forwarders.push(debuggee::forward(err, output("stderr")));
         }
         match start_recording(Target::Child(child), config, meta).await {
             Ok(rec) => {
