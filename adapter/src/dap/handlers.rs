@@ -238,13 +238,25 @@ impl Adapter {
                 Ok(Value::Null)
             }
             Err(e) => {
-                let _ = debuggee::signal(pid, true, Signal::SIGKILL);
-                let hint = if e.message.contains("exited before") {
-                    ". A program that ends this quickly has nothing to sample: profile a longer run. Its own output is in the Debug Console"
+                // The sampler could not read it: do not leave it running unprofiled.
+                let ended = !debuggee::alive(pid);
+                if !ended {
+                    let _ = debuggee::signal(pid, true, Signal::SIGKILL);
+                }
+                // Its output (often the reason it ended) goes out before the error.
+                let deadline = Instant::now() + Duration::from_secs(1);
+                while forwarders.iter().any(|t| !t.is_finished()) && Instant::now() < deadline {
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
+                let text = if ended || e.message.contains("exited before") {
+                    format!(
+                        "{label} ended before Ember could sample it ({}). A program that ends this quickly has nothing to sample: profile a longer run. Its own output is in the Debug Console",
+                        e.message
+                    )
                 } else {
-                    ". The program's own output, if any, is in the Debug Console"
+                    format!("{}. The program's own output, if any, is in the Debug Console", e.message)
                 };
-                Err(ErrorMessage::new(format!("{}{hint}", e.message)))
+                Err(ErrorMessage::new(text))
             }
         }
     }
