@@ -142,6 +142,10 @@ fn launch_runs_to_the_end_with_output_progress_exit_code_and_a_saved_profile() {
     // On disk before `terminated`, in outputDir, with `latest` and `.gitignore`.
     let (path, samples) = saved_profile(&dap);
     assert!(path.starts_with(ws.out()), "{path:?}");
+    let status = dap.ok("ember/profile", json!({}));
+    assert_eq!(status["path"], path.to_str().unwrap());
+    assert_eq!(status["samples"], samples);
+    assert_eq!(status["url"], url.as_str());
     assert!(samples > 50, "{samples}");
     assert_eq!(store::latest_in_dir(&ws.out()).unwrap(), Some(path.clone()));
     assert_eq!(std::fs::read_to_string(ws.out().join(".gitignore")).unwrap(), "*\n");

@@ -148,6 +148,13 @@ test('attach to a PID given as a string: pause, threads, stackTrace, variables, 
     const vars = (await dc.variablesRequest({ variablesReference: scopes[0].variablesReference })).body.variables;
     assert.match(vars[0].name, /^spin /);
     assert.match(vars[0].value, /^total \d+\.\d% · self \d+\.\d%$/);
+    // The custom request gives the same facts as the event, live.
+    const status = (await dc.customRequest('ember/profile')).body;
+    assert.equal(status.pid, target.pid);
+    assert.equal(status.url, started.body.url);
+    assert.equal(status.paused, true);
+    assert.ok(status.samples > 0);
+    assert.equal(status.path, null);
     const cont = await dc.continueRequest({ threadId: main.id });
     assert.equal(cont.body.allThreadsContinued, true);
     await dc.disconnectRequest({});

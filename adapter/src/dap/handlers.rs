@@ -139,6 +139,7 @@ impl Adapter {
             "pause" => self.pause().await,
             "continue" => self.resume(),
             "terminate" => self.terminate(),
+            "ember/profile" => Ok(self.profile_status()),
             "disconnect" => {
                 flow = Flow::Stop;
                 self.disconnect(args).await
@@ -611,6 +612,18 @@ impl Adapter {
                 "console",
                 &format!("Ember ignores these {request} fields: {} (every field is in schemas/{request}.schema.json)\n", unknown.join(", ")),
             );
+        }
+    }
+
+    /// The custom request `ember/profile`: where the profile is now (clients that missed the
+    /// event, e.g. nvim-dap's `session:request`).
+    fn profile_status(&self) -> Value {
+        match &self.debuggee {
+            None => json!({"url": null, "path": null, "samples": 0, "pid": null}),
+            Some(d) => {
+                let samples = d.shared.profile.read().unwrap_or_else(|e| e.into_inner()).samples.len();
+                json!({"url": self.url, "path": d.saved, "samples": samples, "pid": d.pid, "outputDir": d.output_dir, "paused": d.paused})
+            }
         }
     }
 
