@@ -535,3 +535,34 @@ fn a_refused_run_in_terminal_is_an_error_that_names_the_way_out() {
     dap.ok("launch", ws.launch_args(0.3, 0));
     dap.wait_event("terminated", TIMEOUT);
 }
+
+#[test]
+fn an_unwritable_output_dir_is_reported_and_the_profile_kept_elsewhere() {
+    let ws = Workspace::new();
+    let mut dap = Dap::stdio(&[]);
+    dap.initialize(json!({}));
+    let mut args = ws.launch_args(0.5, 0);
+    args["outputDir"] = json!("work.py/profiles"); // under a file: cannot be created
+    dap.ok("launch", args);
+    dap.wait_event("terminated", TIMEOUT);
+    let says = |dap: &Dap, prefix: &str| -> Vec<String> {
+        dap.events("output")
+            .iter()
+            .map(|e| e["body"]["output"].as_str().unwrap().to_string())
+            .filter(|t| t.starts_with(prefix))
+            .collect()
+    };
+    let errors = says(&dap, "Ember could not save");
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(errors[0].contains("work.py/profiles") && errors[0].contains("fix `outputDir`"), "{}", errors[0]);
+    // Never lost: saved in the temporary folder, and reported as usual.
+    let (path, samples) = saved_profile(&dap);
+    assert!(path.starts_with(std::env::temp_dir().join("ember")), "{path:?}");
+    assert!(samples > 0 && function_names(&path).iter().any(|n| n == "spin"));
+    assert!(errors[0].contains(path.parent().unwrap().to_str().unwrap()));
+    // Reported once, even though disconnect comes after.
+    dap.ok("disconnect", json!({}));
+    dap.drain(Duration::from_secs(2));
+    assert_eq!(says(&dap, "Ember could not save").len(), 1);
+    std::fs::remove_file(&path).unwrap();
+}

@@ -386,6 +386,7 @@ impl Adapter {
             output_dir: plan.output_dir,
             paused: false,
             saved: None,
+            concluded: false,
             forwarders,
         });
     }
@@ -576,15 +577,23 @@ impl Adapter {
     /// Stops sampling, saves the profile and tells the user where it is. Once.
     async fn conclude(&mut self) {
         let Some(d) = &mut self.debuggee else { return };
-        if d.saved.is_some() {
+        if d.concluded {
             return;
         }
+        d.concluded = true;
         d.drain_output().await;
         let result = d.finish().await;
         let samples = d.shared.profile.read().unwrap_or_else(|e| e.into_inner()).samples.len();
         let url = self.url.clone();
         let end_message = match result {
-            Ok(path) => {
+            Ok(debuggee::Saved { path, fallback }) => {
+                if let Some(why) = fallback {
+                    self.client.log.error(&format!("saving the profile: {why}"));
+                    self.client.event(
+                        "output",
+                        json!({"category": "stderr", "output": format!("Ember could not save the profile in {} ({why}): fix `outputDir`. It was saved in {} instead.\n", d.output_dir.display(), path.parent().map(|p| p.display().to_string()).unwrap_or_default())}),
+                    );
+                }
                 let mut text = format!("Ember saved {samples} samples to {}", path.display());
                 if let Some(u) = &url {
                     text += &format!(". Flamegraph: {u} (served while this debug session lasts)");
