@@ -176,9 +176,9 @@ fn http_get(url: &str) -> String {
 #[test]
 fn configuration_done_before_launch_over_tcp_like_helix() {
     let ws = Workspace::new();
-    let mut server = Command::new(BIN).args(["dap", "--port", "0"]).stdout(Stdio::piped()).spawn().unwrap();
+    let mut server = KillOnDrop(Command::new(BIN).args(["dap", "--port", "0"]).stdout(Stdio::piped()).spawn().unwrap());
     let mut line = String::new();
-    BufReader::new(server.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    BufReader::new(server.0.stdout.take().unwrap()).read_line(&mut line).unwrap();
     let port: u16 = line.trim().rsplit(':').next().unwrap().parse().unwrap();
     let mut dap = Dap::tcp(port);
     dap.initialize(json!({"clientID": "helix"}));
@@ -194,8 +194,7 @@ fn configuration_done_before_launch_over_tcp_like_helix() {
     let (path, samples) = saved_profile(&dap);
     assert!(path.exists() && samples > 0);
     dap.ok("disconnect", json!({}));
-    let _ = server.kill();
-    let _ = server.wait();
+    drop(server);
 }
 
 #[test]
@@ -260,7 +259,7 @@ fn pause_threads_stack_variables_continue_terminate() {
     dap.ok("disconnect", json!({}));
 }
 
-fn spawn_target(ws: &Workspace, seconds: f64) -> Child {
+fn spawn_target(ws: &Workspace, seconds: f64) -> KillOnDrop {
     let mut c = Command::new(python())
         .env("DAEMON", "1")
         .arg(ws.script())
@@ -272,13 +271,14 @@ fn spawn_target(ws: &Workspace, seconds: f64) -> Child {
     let mut line = String::new();
     BufReader::new(c.stdout.as_mut().unwrap()).read_line(&mut line).unwrap();
     assert_eq!(line, "workload started\n");
-    c
+    KillOnDrop(c)
 }
 
 #[test]
 fn attach_by_string_pid_then_disconnect_detaches_and_leaves_it_running() {
     let ws = Workspace::new();
-    let mut target = spawn_target(&ws, 60.0);
+    let mut guard = spawn_target(&ws, 60.0);
+    let target = &mut guard.0;
     let mut dap = Dap::stdio(&[]);
     dap.initialize(json!({}));
     dap.ok("attach", json!({"processId": target.id().to_string(), "cwd": ws.path(), "rate": 200}));
@@ -301,7 +301,8 @@ fn attach_by_string_pid_then_disconnect_detaches_and_leaves_it_running() {
 #[test]
 fn attach_then_disconnect_with_terminate_debuggee_ends_it() {
     let ws = Workspace::new();
-    let mut target = spawn_target(&ws, 60.0);
+    let mut guard = spawn_target(&ws, 60.0);
+    let target = &mut guard.0;
     let mut dap = Dap::stdio(&[]);
     dap.initialize(json!({}));
     dap.ok("attach", json!({"processId": target.id(), "cwd": ws.path()}));
@@ -451,14 +452,17 @@ fn attach_without_permission_says_what_to_change() {
         return;
     }
     let ws = Workspace::new();
-    let mut target = spawn_target(&ws, 60.0);
-    let mut child = Command::new("/usr/bin/setpriv")
-        .args(["--reuid=65534", "--regid=65534", "--clear-groups", BIN, "dap"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut dap = Dap::from_child(&mut child);
+    let mut guard = spawn_target(&ws, 60.0);
+    let target = &mut guard.0;
+    let mut child = KillOnDrop(
+        Command::new("/usr/bin/setpriv")
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups", BIN, "dap"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let mut dap = Dap::from_child(&mut child.0);
     dap.initialize(json!({}));
     let m = dap.fails("attach", json!({"processId": target.id(), "cwd": "/tmp"}));
     assert!(m.contains("permission denied") && (m.contains("CAP_SYS_PTRACE") || m.contains("ptrace_scope")), "{m}");
@@ -466,8 +470,7 @@ fn attach_without_permission_says_what_to_change() {
     assert_eq!(dap.ok("threads", json!({}))["threads"], json!([]));
     target.kill().unwrap();
     target.wait().unwrap();
-    child.kill().unwrap();
-    child.wait().unwrap();
+    drop(child);
 }
 
 #[test]

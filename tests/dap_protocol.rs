@@ -81,12 +81,8 @@ fn malformed_frames_are_logged_and_skipped() {
 
 #[test]
 fn tcp_port_zero_prints_the_port_and_serves_one_session_per_connection() {
-    let mut server = Command::new(BIN)
-        .args(["dap", "--port", "0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
+    let mut guard = KillOnDrop(Command::new(BIN).args(["dap", "--port", "0"]).stdout(Stdio::piped()).spawn().unwrap());
+    let server = &mut guard.0;
     let mut line = String::new();
     BufReader::new(server.stdout.take().unwrap()).read_line(&mut line).unwrap();
     let port: u16 = line.trim().rsplit(':').next().unwrap().parse().unwrap_or_else(|_| panic!("no port in {line:?}"));

@@ -264,6 +264,17 @@ impl Drop for Dap {
     }
 }
 
+/// A child process that is killed when the test ends, even by a panic (a server left running
+/// would hold the test runner's output pipe open).
+pub struct KillOnDrop(pub Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// A PID that certainly does not exist now: a process that ran and was reaped.
 pub fn dead_pid() -> u32 {
     let mut c = Command::new("/bin/true").spawn().unwrap();
