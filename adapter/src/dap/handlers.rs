@@ -197,7 +197,7 @@ impl Adapter {
         }
         if terminal && self.caps.run_in_terminal {
             let pid = self.run_in_terminal(&lp).await?;
-            let rec = start_recording(Target::Pid(pid), config, meta).await?;
+            let rec = start_recording(Target::Pid(pid), config, meta).await.map_err(ErrorMessage::from)?;
             self.started(rec, true, label, lp.plan, Vec::new()).await;
             return Ok(Value::Null);
         }
@@ -240,7 +240,7 @@ impl Adapter {
             }
             Err(e) => {
                 // The sampler could not read it: do not leave it running unprofiled.
-                let ended = !debuggee::alive(pid);
+                let ended = matches!(e, ember_sampler::Error::ExitedEarly { .. } | ember_sampler::Error::NoSuchProcess(_)) || !debuggee::alive(pid);
                 if !ended {
                     let _ = debuggee::signal(pid, true, Signal::SIGKILL);
                 }
@@ -249,13 +249,12 @@ impl Adapter {
                 while forwarders.iter().any(|t| !t.is_finished()) && Instant::now() < deadline {
                     tokio::time::sleep(Duration::from_millis(10)).await;
                 }
-                let text = if ended || e.message.contains("exited before") {
+                let text = if ended {
                     format!(
-                        "{label} ended before Ember could sample it ({}). A program that ends this quickly has nothing to sample: profile a longer run. Its own output is in the Debug Console",
-                        e.message
+                        "{label} ended before Ember could sample it ({e}). A program that ends this quickly has nothing to sample: profile a longer run. Its own output is in the Debug Console"
                     )
                 } else {
-                    format!("{}. The program's own output, if any, is in the Debug Console", e.message)
+                    format!("{e}. The program's own output, if any, is in the Debug Console")
                 };
                 Err(ErrorMessage::new(text))
             }
@@ -318,7 +317,7 @@ impl Adapter {
         let plan = a.sampling.plan(&launch_args::workspace(a.cwd.as_deref())?)?;
         let label = process_label(pid);
         let meta = debuggee::meta(cmdline(pid), &plan.config);
-        let rec = start_recording(Target::Pid(pid), plan.config.clone(), meta).await?;
+        let rec = start_recording(Target::Pid(pid), plan.config.clone(), meta).await.map_err(ErrorMessage::from)?;
         self.started(rec, false, label, plan, Vec::new()).await;
         Ok(Value::Null)
     }
@@ -642,11 +641,10 @@ impl Adapter {
 }
 
 /// Starts a recording off the async threads: it waits for the interpreter to come up.
-async fn start_recording(target: Target, config: ember_sampler::Config, meta: crate::profile::Meta) -> Result<Recording, ErrorMessage> {
+async fn start_recording(target: Target, config: ember_sampler::Config, meta: crate::profile::Meta) -> Result<Recording, ember_sampler::Error> {
     tokio::task::spawn_blocking(move || Recording::start(target, config, meta))
         .await
-        .map_err(|e| ErrorMessage::new(format!("the sampler crashed while starting: {e}")))?
-        .map_err(|e| ErrorMessage::new(e.to_string()))
+        .map_err(|e| ember_sampler::Error::Other(format!("the sampler crashed while starting: {e}")))?
 }
 
 async fn dump(pid: u32) -> Result<Vec<ember_sampler::ThreadStack>, String> {
