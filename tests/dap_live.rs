@@ -569,3 +569,22 @@ fn an_unwritable_output_dir_is_reported_and_the_profile_kept_elsewhere() {
     assert_eq!(says(&dap, "Ember could not save").len(), 1);
     std::fs::remove_file(&path).unwrap();
 }
+
+#[test]
+fn subprocesses_are_sampled_when_asked() {
+    let ws = Workspace::new();
+    std::fs::write(
+        ws.path().join("parent.py"),
+        "import subprocess, sys\nsubprocess.run([sys.executable, 'work.py', '1.5'], check=True)\n",
+    )
+    .unwrap();
+    let mut dap = Dap::stdio(&[]);
+    dap.initialize(json!({}));
+    dap.ok("launch", json!({"program": "parent.py", "cwd": ws.path(), "python": python(), "rate": 200, "subprocesses": true}));
+    dap.wait_event("terminated", TIMEOUT);
+    assert_eq!(dap.events("exited")[0]["body"]["exitCode"], 0);
+    let (path, _) = saved_profile(&dap);
+    let p = file::load(&path).unwrap();
+    assert!(p.processes.len() >= 2, "{:?}", p.processes);
+    assert!(p.functions.iter().any(|f| p.str(f.name) == "spin"), "the child's work is in the profile");
+}
