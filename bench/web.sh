@@ -6,7 +6,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SAMPLES=${1:-1000000}; STACKS=${2:-100000}; DEPTH=${3:-500}
-cargo build --release -q -p ember --bin ember --example web_fixture
+log=$(mktemp)
+cargo build --release -q -p ember --bin ember --example web_fixture 2>"$log" || { cat "$log"; exit 1; }
+rm -f "$log"
 [ -d tests/node_modules/playwright-core ] || (cd tests && npm install --silent)
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT

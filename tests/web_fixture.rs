@@ -5,6 +5,8 @@
 //! Usage: web_fixture [--root DIR] [--live] KIND...   (serve)
 //!        web_fixture --write DIR KIND...              (save KIND.ember files for `ember serve`)   KIND: demo | demo-new | deep:N | big:SAMPLES:STACKS:DEPTH
 //! `--live` grows the first profile for 3 s (samples pushed every 100 ms, progress ticks).
+//! `--replace KIND` swaps the first profile for KIND after 1.5 s (as the LSP server does when
+//! a newer recording arrives: `SharedProfile::replace`).
 
 #[path = "support/web_profiles.rs"]
 mod web_profiles;
@@ -44,11 +46,26 @@ async fn main() {
         return;
     }
     let live = args.iter().position(|a| a == "--live").map(|i| args.remove(i)).is_some();
+    let replace = args.iter().position(|a| a == "--replace").map(|i| {
+        let kind = args.remove(i + 1);
+        args.remove(i);
+        kind
+    });
     let mut served = Vec::new();
     let mut live_tx = None;
     for (i, kind) in args.iter().enumerate() {
         let full = build(kind);
-        if live && i == 0 {
+        if let (Some(kind), 0) = (&replace, i) {
+            let (shared, tx) = SharedProfile::fixed(full);
+            let newer = build(kind);
+            let s2 = shared.clone();
+            tokio::spawn(async move {
+                tokio::time::sleep(Duration::from_millis(1500)).await;
+                s2.replace(&tx, newer);
+                std::future::pending::<()>().await;
+            });
+            served.push(Served { name: kind.clone(), shared });
+        } else if live && i == 0 {
             let mut empty = full.clone();
             empty.samples = Default::default();
             let (shared, tx) = SharedProfile::fixed(empty);

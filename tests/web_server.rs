@@ -91,6 +91,9 @@ async fn token_and_host_are_required() {
         let ok = get(port, &format!("/?token={t}"));
         assert_eq!(ok.status, 200);
         assert!(String::from_utf8_lossy(&ok.body).contains("/assets/app.js"), "the page");
+        let lower = ok.headers.to_ascii_lowercase();
+        assert!(lower.contains("content-security-policy: default-src 'self'"), "{}", ok.headers);
+        assert!(lower.contains("referrer-policy: no-referrer"));
         let cookie = ok.headers.lines().find(|l| l.to_ascii_lowercase().starts_with("set-cookie:")).unwrap();
         let cookie = cookie.split_once(':').unwrap().1.split(';').next().unwrap().trim().to_string();
         // The page's module imports carry the cookie instead of the query.

@@ -2,7 +2,7 @@
 // State lives in S; every change goes through rebuild() (new counts/tree) or redraw().
 
 import { Profile, ORIGINS, watch, listProfiles, postEvent, fetchSource } from './data.js';
-import { countStacks, nameRanks, buildTopDown, buildFromPaths, searchFuncs, searchNodes, matchTrees } from './tree.js';
+import { countStacks, threadCounts, nameRanks, buildTopDown, buildFromPaths, searchFuncs, searchNodes, matchTrees } from './tree.js';
 import { FlameView, ROW } from './flame.js';
 import { TimeView } from './timeview.js';
 import { lineHeat, renderSource } from './source.js';
@@ -93,6 +93,14 @@ function rebuild() {
   redraw(true);
 }
 
+// Search and source-line highlights change colours only: repaint the canvases, nothing else.
+function repaintHighlight() {
+  if (S.elided && S.diff) return redraw();
+  const highlight = S.lineHit || (S.hit && !S.hit.error ? S.hit.hit : null);
+  main.highlight = highlight; main.draw();
+  if (S.mode === 'sandwich') { second.highlight = highlight; second.draw(); }
+}
+
 function labelFor(tree, prof) {
   return (v) => (v === 0 ? `all (${tree.total[0]} samples)` : prof.funcLabel(tree.func[v]));
 }
@@ -112,18 +120,21 @@ function redraw(newTree = false) {
   const highlight = S.lineHit || (S.hit && !S.hit.error ? S.hit.hit : null);
   const title = S.mode === 'sandwich' ? `callers of ${prof.funcLabel(S.func)} ↑` : showElided ? 'elided: stacks only in BASE (blue)' : null;
   main.orientation = S.mode === 'sandwich' ? 'flame' : S.orientation;
+  if ($('flame2').hidden !== (S.mode !== 'sandwich')) {
+    $('flame2').hidden = S.mode !== 'sandwich';
+    main.remeasure(); second.remeasure();
+  }
   main.setTree(tree, { label: labelFor(tree, lp), color, highlight, zoom, title, hideRoot: S.mode === 'sandwich' });
   if (newTree) main.layout(true, false);
   main.selected = S.selected < tree.n ? S.selected : -1;
   main.draw();
-  $('flame2').hidden = S.mode !== 'sandwich';
   if (S.mode === 'sandwich') {
     second.setTree(S.tree2, { label: labelFor(S.tree2, prof), color: (v, dim) => originColor(prof, S.tree2.func[v], dim), highlight, zoom: 0, title: `callees of ${prof.funcLabel(S.func)} ↓`, hideRoot: true });
     second.layout(true, false);
     second.draw();
   }
   crumbs();
-  details();
+  scheduleDetails();
   legend();
   updateButtons();
   S.timings.draw = performance.now() - t0;
@@ -190,7 +201,7 @@ function select(v) {
   S.selected = v;
   main.selected = v;
   main.drawOverlay();
-  details();
+  scheduleDetails();
   updateButtons();
 }
 // The editor follows the zoom; a burst of zooms (keys held, Back pressed fast) sends one.
@@ -259,7 +270,6 @@ function openInEditor(view, v) {
 
 function flash(msg) {
   const el = $('status');
-  const old = el.textContent;
   el.textContent = msg;
   setTimeout(() => { if (el.textContent === msg) statusText(); }, 1500);
 }
@@ -302,9 +312,27 @@ function hover(view, hit, e) {
 }
 
 // ---------- details panel ----------
+// Filled after the flamegraph is painted: for a frame near the root it walks most of the tree
+// (callees by function and module) and every sample (per-thread counts), which should not
+// delay the zoom itself.
+let detailsPending = false;
+function scheduleDetails() {
+  if (detailsPending) return;
+  detailsPending = true;
+  requestAnimationFrame(() => setTimeout(() => {
+    detailsPending = false;
+    const t = performance.now();
+    details();
+    S.timings.details = performance.now() - t;
+  }, 0));
+}
 function details() {
   const el = $('details');
   const tree = S.tree, v = S.selected, prof = S.prof;
+  // Same tree, same frame: the panel is already right (it walks the frame's whole subtree).
+  if (S.detailsOf && S.detailsOf[0] === tree && S.detailsOf[1] === v) return;
+  S.detailsOf = [tree, v];
+  el.dataset.node = v;  // tests wait for the panel of the selected frame
   if (!tree || v <= 0 || v >= tree.n || tree.total[v] === 0) {
     el.innerHTML = `<p class="hint">Click a frame to zoom and see its details; Ctrl/Cmd-click opens it in the editor. Arrows move, Enter zooms, Backspace goes back, Escape resets; / searches.</p>`;
     return;
@@ -337,7 +365,7 @@ function details() {
       <tr><td>function, all calls</td><td class="num" id="d-func">${instTotal}</td><td class="num">${secs(instTotal)}</td><td class="num">${pct(instTotal, all)}</td></tr>
     </table>
     <div style="margin-top:4px"><button id="d-root">Set as root</button> <button id="d-sandwich">Sandwich</button> <button id="d-open">Open in editor</button> <button id="d-source">Source</button></div>
-    <h4>Threads</h4><div class="sub" id="d-threads">${esc(threadNames(tree.mask[v]))}</div>
+    <h4>Threads</h4><div class="sub" id="d-threads">${threadsDetail(tree, v)}</div>
     <h4>Instances of this function (${instances.length})</h4><table id="d-instances">${inst}</table>
     <h4>Top callees by function (self time below this frame)</h4><table id="d-callees">${top(byFunc, (g) => prof.funcLabel(g)) || '<tr><td class="sub">none</td></tr>'}</table>
     <h4>Top callees by module</h4><table id="d-modules">${top(byModule, (m) => m) || '<tr><td class="sub">none</td></tr>'}</table>`;
@@ -346,6 +374,13 @@ function details() {
   $('d-open').onclick = () => openInEditor(main, v);
   $('d-source').onclick = () => showSource(f);
   el.querySelectorAll('tr.inst').forEach((tr) => { tr.onclick = () => { S.selected = +tr.dataset.node; zoomTo(S.selected); }; });
+}
+
+function threadsDetail(tree, v) {
+  const counts = threadCounts(S.prof, S.filter, tree, v);
+  if (!counts) return esc(threadNames(tree.mask[v]));
+  return [...counts.entries()].filter(([, n]) => n > 0).sort((a, b) => b[1] - a[1]).slice(0, 10)
+    .map(([th, n]) => `${esc(S.prof.threads[th].name || `tid ${S.prof.threads[th].tid}`)}: ${n} (${pct(n, tree.total[v])})`).join(' · ');
 }
 
 // ---------- source view ----------
@@ -457,7 +492,7 @@ document.addEventListener('keydown', (e) => {
 $('search').addEventListener('input', (e) => {
   S.search = e.target.value.trim(); S.matchIdx = -1; S.lineHit = null; S.lineSel = null;
   const t0 = performance.now();
-  applySearch(); redraw();
+  applySearch(); repaintHighlight();
   S.timings.search = performance.now() - t0;
 });
 $('next').onclick = () => stepMatch(1);
@@ -471,11 +506,16 @@ $('back').onclick = back;
 $('reset').onclick = reset;
 $('thread').onchange = (e) => { S.filter.threads = e.target.value === '' ? null : new Set([+e.target.value]); refreshTime(); rebuild(); };
 $('kind').onchange = (e) => { S.filter.flags = +e.target.value; refreshTime(); rebuild(); };
-$('timebtn').onclick = () => { $('time').hidden = !$('time').hidden; $('timebtn').classList.toggle('on', !$('time').hidden); refreshTime(); main.layout(false); };
+$('timebtn').onclick = () => {
+  $('time').hidden = !$('time').hidden;
+  $('timebtn').classList.toggle('on', !$('time').hidden);
+  refreshTime();
+  main.remeasure(); second.remeasure(); main.layout(false);
+};
 $('clearrange').onclick = () => { S.filter.t0 = S.filter.t1 = null; timeView.clear(); showRange(); rebuild(); };
 $('elided').onclick = () => { S.elided = !S.elided; redraw(true); };
-$('compare').onchange = async (e) => {
-  const v = e.target.value;
+$('compare').onchange = (e) => compareWith(e.target.value);
+async function compareWith(v) {
   S.elided = false;
   if (v === '') { S.base = null; rebuild(); return; }
   const base = new Profile(+v);
@@ -483,7 +523,8 @@ $('compare').onchange = async (e) => {
   S.base = base; S.baseRank = null;
   S.mode = 'tree';
   rebuild();
-};
+  window.ember.compared = true;
+}
 $('profile').onchange = (e) => start(+e.target.value);
 
 function refreshTime() { if (!$('time').hidden) timeView.setData(S.prof, S.filter); }
@@ -524,6 +565,7 @@ async function refresh(full) {
   loading = true;
   try {
     const changed = await S.prof.load(full);
+    if (full) colorCache.clear();  // function ids may mean other functions now
     lastLoad = performance.now();
     if (changed) { fillThreads(); timedControls(); rebuild(); refreshTime(); }
   } catch (e) { $('status').textContent = e.message; }
@@ -591,7 +633,15 @@ async function start(index) {
   $('profile').hidden = list.length < 2;
   $('compare').replaceChildren(new Option('Compare with…', ''), ...list.map((p) => new Option(`base: ${p.name}`, String(p.index))));
   $('compare').hidden = list.length < 2;
-  try { await start(0); } catch (e) { $('status').textContent = e.message; console.error(e.stack); }
+  try {
+    await start(0);
+    // `&base=N` opens the differential view against served profile N (`ember diff`).
+    const base = new URLSearchParams(location.search).get('base');
+    if (base && list.some((p) => String(p.index) === base)) {
+      $('compare').value = base;
+      await compareWith(base);
+    }
+  } catch (e) { $('status').textContent = e.message; console.error(e.stack); }
 })();
 
 // Test and benchmark hooks: where a function's frame is drawn on screen, by name.

@@ -70,6 +70,10 @@ export class FlameView {
   }
 
   // y of a row's top edge in canvas pixels for a tree depth.
+  // After the page's layout changed (a panel shown or hidden), read the size again now
+  // rather than draw one frame at the old size until the ResizeObserver reports.
+  remeasure() { this.W = 0; this.H = 0; }
+
   // The first draw of a view that was hidden has no size yet: read it once.
   measure() {
     if (!this.W || !this.H) { this.W = this.scroll.clientWidth; this.H = this.scroll.clientHeight; }

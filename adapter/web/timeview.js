@@ -12,6 +12,11 @@ export class TimeView {
     this.strips = document.createElement('canvas'); this.strips.className = 'strips';
     host.append(this.heat, this.strips);
     this.range = null;
+    this.heat.addEventListener('mousemove', (e) => {
+      const t = this.heatTime(e);
+      const s = Math.floor(t / 1e9), r = Math.round(((t % 1e9) / 1e9) * ROWS);
+      this.heat.title = `${s} s + ${r * (1000 / ROWS)}–${(r + 1) * (1000 / ROWS)} ms: ${this.cells[s * ROWS + r] || 0} samples`;
+    });
     this.drag(this.heat, (e) => this.heatTime(e));
     this.drag(this.strips, (e) => this.stripTime(e));
   }

@@ -29,6 +29,26 @@ export function countStacks(prof, filter) {
   return { counts, masks, total };
 }
 
+// Samples per thread under one node of a top-down tree (same filter as the tree), for the
+// details panel: one pass over the samples, a range check on the node's pre-order span.
+export function threadCounts(prof, filter, tree, node) {
+  const v = prof.views();
+  const out = new Float64Array(prof.threads.length);
+  if (!tree.nodeOfStack) return null;
+  const { threads, t0, t1, flags } = filter;
+  const ranged = t0 != null && t1 != null;
+  const lo = tree.pre[node], hi = tree.end[node], nodeOf = tree.nodeOfStack, pre = tree.pre;
+  for (let i = 0, n = v.stack.length; i < n; i++) {
+    if (flags && (v.flags[i] & flags) === 0) continue;
+    const th = v.thread[i];
+    if (threads && !threads.has(th)) continue;
+    if (ranged) { const t = v.time[i]; if (t < t0 || t >= t1) continue; }
+    const nd = nodeOf[v.stack[i]];
+    if (nd >= 0 && pre[nd] >= lo && pre[nd] < hi) out[th]++;
+  }
+  return out;
+}
+
 // Function ids ordered by name, so children sort alphabetically (stable across updates).
 export function nameRanks(prof) {
   const ids = Array.from({ length: prof.nFuncs }, (_, i) => i);
@@ -231,7 +251,18 @@ export function searchFuncs(prof, query) {
     else { const q = query.toLowerCase(); test = (s) => s.toLowerCase().includes(q); }
   } catch (e) { return { error: e.message }; }
   const hit = new Uint8Array(prof.nFuncs);
-  for (let f = 0; f < prof.nFuncs; f++) if (test(prof.funcLabel(f)) || test(prof.funcFileName(f))) hit[f] = 1;
+  if (m) {
+    for (let f = 0; f < prof.nFuncs; f++) if (test(prof.funcLabel(f)) || test(prof.funcFileName(f))) hit[f] = 1;
+  } else {
+    // Substring search over "name\0file" lowercased once per profile version.
+    if (!prof.lowerKeys || prof.lowerKeys.version !== prof.version || prof.lowerKeys.keys.length !== prof.nFuncs) {
+      const keys = [];
+      for (let f = 0; f < prof.nFuncs; f++) keys.push(`${prof.funcLabel(f)}\0${prof.funcFileName(f)}`.toLowerCase());
+      prof.lowerKeys = { version: prof.version, keys };
+    }
+    const q = query.toLowerCase(), keys = prof.lowerKeys.keys;
+    for (let f = 0; f < prof.nFuncs; f++) if (keys[f].includes(q)) hit[f] = 1;
+  }
   return { hit };
 }
 

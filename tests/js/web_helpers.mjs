@@ -2,7 +2,7 @@
 // through playwright-core, open the page and wait until it has drawn.
 
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,20 +12,21 @@ export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '
 export const SHOTS = path.join(REPO, 'target/screenshots');
 mkdirSync(SHOTS, { recursive: true });
 
-// The `ember` binary: EMBER_BIN, else target/release, else target/debug.
+// The `ember` binary: EMBER_BIN, else the newer of target/release and target/debug (so a
+// stale release build does not shadow the debug build being worked on).
 export function emberBin() {
   if (process.env.EMBER_BIN) return process.env.EMBER_BIN;
-  for (const p of ['target/release/ember', 'target/debug/ember']) if (existsSync(path.join(REPO, p))) return path.join(REPO, p);
-  throw new Error('no ember binary: run cargo build');
+  const found = ['target/release/ember', 'target/debug/ember'].map((p) => path.join(REPO, p)).filter((p) => existsSync(p));
+  if (!found.length) throw new Error('no ember binary: run cargo build');
+  return found.sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs)[0];
 }
 
 // The example that serves profiles built in code (tests/web_fixture.rs), next to ember.
 export function fixtureBin() {
-  const dirs = [path.join(path.dirname(emberBinOrNull() || ''), 'examples'), path.join(REPO, 'target/release/examples'), path.join(REPO, 'target/debug/examples')];
-  for (const d of dirs) if (existsSync(path.join(d, 'web_fixture'))) return path.join(d, 'web_fixture');
-  throw new Error('no web_fixture example: run cargo build -p ember --example web_fixture');
+  const p = path.join(path.dirname(emberBin()), 'examples', 'web_fixture');
+  if (!existsSync(p)) throw new Error(`no ${p}: run cargo build -p ember --example web_fixture (cargo test builds it)`);
+  return p;
 }
-function emberBinOrNull() { try { return emberBin(); } catch { return null; } }
 
 // A project folder with the demo's source file in it.
 export function demoRoot() {
@@ -111,3 +112,6 @@ export async function serveFiles(kinds, root) {
   srv.files = files;
   return srv;
 }
+
+// The details panel fills in just after the flamegraph redraws: wait for the selected frame's.
+export const detailsReady = (page) => page.waitForFunction(() => document.getElementById('details').dataset.node === String(window.ember.S.selected));

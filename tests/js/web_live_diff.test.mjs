@@ -36,6 +36,19 @@ test('a growing profile updates the page with its sample count and rate', async 
   assert.deepEqual(page.errors, []);
 });
 
+test('a replaced profile (a newer recording) reloads in full', async () => {
+  const srv = await startServer(fixtureBin(), ['--root', demoRoot(), '--replace', 'demo-new', 'demo']);
+  servers.push(srv);
+  browser ||= await launch();
+  const page = await openPage(browser, srv.url);
+  assert.ok(await frameRect(page, 'fetch'), 'the first profile');
+  await page.waitForFunction(() => window.ember.S.tree.total[0] === 1700, null, { timeout: 10000 });
+  assert.equal(await frameRect(page, 'fetch'), null, 'the newer one, not a mix');
+  assert.equal(await page.evaluate(() => window.ember.S.prof.nSamples), 1700);
+  assert.match(await page.textContent('#status'), /^1,700 samples/);
+  assert.deepEqual(page.errors, []);
+});
+
 test('compare with another profile: red slower, blue faster, elided view of BASE-only stacks', async () => {
   // NEW (shown): parse doubled on the main thread and no fetch; BASE: the demo.
   const srv = await serveFiles(['demo-new', 'demo'], demoRoot());
@@ -75,5 +88,15 @@ test('compare with another profile: red slower, blue faster, elided view of BASE
   await page.click('#elided');
   await page.selectOption('#compare', '');
   assert.equal(await page.evaluate(() => window.ember.S.diff), null);
+  // `&base=1` (what `ember diff` opens) starts in the differential view.
+  const p2 = await openPage(browser, `${srv.url}&base=1`);
+  await p2.waitForFunction(() => window.ember.compared);
+  assert.equal(await p2.evaluate(() => window.ember.S.base.index), 1);
+  assert.ok(await p2.evaluate(() => window.ember.S.diff !== null));
+  // Switching the shown profile.
+  await p2.selectOption('#profile', '1');
+  await p2.waitForFunction(() => window.ember.S.index === 1 && window.ember.S.tree.total[0] === 1600);
   assert.deepEqual(page.errors, []);
+  assert.deepEqual(p2.errors, []);
+  await p2.close();
 });

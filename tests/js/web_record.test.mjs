@@ -15,7 +15,7 @@ after(async () => { await browser?.close(); srv?.stop(); });
 test('ember record --serve: the page shows the recording live, then the whole profile', { skip: !PY && 'no python' }, async () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'ember-rec-'));
   const script = path.join(dir, 'busy.py');
-  writeFileSync(script, 'import time\ndef spin(t):\n    end = time.time() + t\n    x = 0\n    while time.time() < end:\n        x += 1\n    return x\n\ndef main():\n    for _ in range(8):\n        spin(0.5)\n\nmain()\n');
+  writeFileSync(script, 'import time\ndef spin(t):\n    end = time.time() + t\n    x = 0\n    while time.time() < end:\n        x += 1\n    return x\n\ndef main():\n    for _ in range(12):\n        spin(0.5)\n\nmain()\n');
   srv = await startServer(emberBin(), ['record', '--serve', '-o', path.join(dir, 'busy.ember'), '--', PY, script], { cwd: dir });
   browser = await launch();
   const page = await openPage(browser, srv.url);

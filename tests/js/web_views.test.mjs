@@ -5,7 +5,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { serveFiles, launch, openPage, frameRect, clickFrame, shot, demoRoot, sleep } from './web_helpers.mjs';
+import { serveFiles, launch, openPage, frameRect, clickFrame, shot, demoRoot, sleep, detailsReady } from './web_helpers.mjs';
 
 let srv, browser, page, root;
 before(async () => {
@@ -66,11 +66,12 @@ test('the tooltip names the hottest line; the editor can open the page on a func
 test('details panel: total/self, all calls, instances, threads, top callees', async () => {
   await reset();
   await clickFrame(page, 'work');
+  await detailsReady(page);
   assert.equal(await page.textContent('#d-name'), 'work');
   assert.equal(await page.textContent('#d-total'), '500');
   assert.equal(await page.textContent('#d-self'), '100');
   assert.equal(await page.textContent('#d-func'), '600', 'both calls of work');
-  assert.equal(await page.textContent('#d-threads'), 'MainThread');
+  assert.equal(await page.textContent('#d-threads'), 'MainThread: 500 (100.0%)');
   const inst = await page.$$eval('#d-instances tr', (trs) => trs.map((t) => t.innerText.replace(/\s+/g, ' ').trim()));
   assert.equal(inst.length, 2);
   assert.match(inst[0], /from main 500/);
@@ -78,13 +79,16 @@ test('details panel: total/self, all calls, instances, threads, top callees', as
   assert.match(await page.innerText('#d-callees'), /parse\s+400\s+80\.0%/);
   assert.match(await page.innerText('#d-modules'), /json\/decoder\.py\s+400/);
   await page.click('#d-instances tr:nth-child(2) .link');
+  await detailsReady(page);
   assert.deepEqual(await page.evaluate(() => window.ember.S.zoomPath.map((f) => window.ember.S.prof.funcLabel(f))), ['worker_loop', 'work']);
+  assert.equal(await page.textContent('#d-threads'), 'worker: 100 (100.0%)');
   await shot(page, 'views-details');
 });
 
 test('set a function as root merges its calls and rebases percentages', async () => {
   await reset();
   await clickFrame(page, 'parse');
+  await detailsReady(page);
   await page.click('#d-root');
   assert.equal(await page.evaluate(() => window.ember.S.mode), 'root');
   assert.equal(await rootTotal(), 500, 'parse from both threads');
@@ -155,8 +159,10 @@ test('time view: heatmap and thread strips; dragging selects a range for the fla
   assert.equal(dims[2], 28, 'one strip per thread');
   // Sample counts per cell: all 1600 samples land in the heatmap.
   assert.equal(await page.evaluate(() => window.ember.views.timeView.cells.reduce((a, b) => a + b, 0)), 1600);
-  // Drag down the whole first column: [0 s, 1 s).
   const cw = dims[1];
+  await page.mouse.move(heat.x + cw / 2, heat.y + 2);
+  assert.match(await page.getAttribute('.heatmap', 'title'), /^0 s \+ 0–20 ms: \d+ samples$/);
+  // Drag down the whole first column: [0 s, 1 s).
   await page.mouse.move(heat.x + cw / 2, heat.y + 1);
   await page.mouse.down();
   await page.mouse.move(heat.x + cw / 2, heat.y + heat.h / 2, { steps: 3 });

@@ -53,7 +53,15 @@ async fn guard(AxState(st): AxState<S>, req: Request, next: Next) -> Response {
         return forbidden("open the URL with its ?token= as printed by ember");
     }
     let mut resp = next.run(req).await;
-    resp.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    let h = resp.headers_mut();
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    // The page loads nothing from elsewhere and leaks its tokened URL to no one.
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'"),
+    );
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     resp
 }
 
@@ -81,17 +89,18 @@ async fn list(AxState(st): AxState<S>) -> Response {
     Json(items).into_response()
 }
 
-fn pick<'a>(st: &'a State, q: &HashMap<String, String>) -> Result<&'a Served, Response> {
+/// The profile `?p=` names (default 0), or a 404 saying how many there are.
+fn pick<'a>(st: &'a State, q: &HashMap<String, String>) -> Result<&'a Served, Box<Response>> {
     let i: usize = q.get("p").map(|s| s.parse().unwrap_or(usize::MAX)).unwrap_or(0);
     st.profiles
         .get(i)
-        .ok_or_else(|| (StatusCode::NOT_FOUND, format!("no profile {i}; there are {}\n", st.profiles.len())).into_response())
+        .ok_or_else(|| Box::new((StatusCode::NOT_FOUND, format!("no profile {i}; there are {}\n", st.profiles.len())).into_response()))
 }
 
 async fn profile(AxState(st): AxState<S>, Query(q): Query<HashMap<String, String>>) -> Response {
     let served = match pick(&st, &q) {
         Ok(s) => s.clone(),
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let n = |k: &str| q.get(k).and_then(|v| v.parse().ok()).unwrap_or(0usize);
     let have = Have { strings: n("strings"), functions: n("functions"), frames: n("frames"), stacks: n("stacks"), samples: n("samples") };
@@ -110,12 +119,16 @@ async fn profile(AxState(st): AxState<S>, Query(q): Query<HashMap<String, String
 async fn live(AxState(st): AxState<S>, Query(q): Query<HashMap<String, String>>) -> Response {
     let served = match pick(&st, &q) {
         Ok(s) => s.clone(),
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let rx = served.shared.updates.clone();
     let stream = futures::stream::unfold((rx, true), |(mut rx, first)| async move {
         if !first {
-            rx.changed().await.ok()?;
+            if rx.changed().await.is_err() {
+                // A fixed profile (its sender dropped) never changes: keep the stream open
+                // (keep-alives only) so the browser does not reconnect every few seconds.
+                std::future::pending::<()>().await;
+            }
             tokio::time::sleep(Duration::from_millis(150)).await;
         }
         let p = rx.borrow_and_update().clone();
@@ -148,7 +161,7 @@ fn resolve(root: &Path, file: &str) -> PathBuf {
 async fn source(AxState(st): AxState<S>, Query(q): Query<HashMap<String, String>>) -> Response {
     let served = match pick(&st, &q) {
         Ok(s) => s.clone(),
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let Some(file) = q.get("file") else {
         return (StatusCode::BAD_REQUEST, "missing ?file=\n").into_response();

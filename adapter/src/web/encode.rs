@@ -24,9 +24,7 @@ struct Arrays {
 
 impl Arrays {
     fn push<T: Copy>(&mut self, name: &str, ty: &str, items: impl ExactSizeIterator<Item = T>, put: impl Fn(&mut Vec<u8>, T)) {
-        while self.bytes.len() % 8 != 0 {
-            self.bytes.push(0);
-        }
+        self.bytes.resize(self.bytes.len().next_multiple_of(8), 0);
         let offset = self.bytes.len();
         let len = items.len();
         for x in items {
@@ -83,9 +81,7 @@ pub fn encode(p: &Profile, mut have: Have, root: &Path) -> Vec<u8> {
     let mut out = Vec::with_capacity(8 + head.len() + a.bytes.len() + 8);
     out.extend_from_slice(&(head.len() as u32).to_le_bytes());
     out.extend_from_slice(&head);
-    while out.len() % 8 != 0 {
-        out.push(b' ');
-    }
+    out.resize(out.len().next_multiple_of(8), b' ');
     out.extend_from_slice(&a.bytes);
     out
 }

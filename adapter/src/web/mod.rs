@@ -133,6 +133,12 @@ impl WebServer {
         url
     }
 
+    /// The page's URL showing the first served profile (NEW) against served profile `base`
+    /// (BASE) in the differential view: what `ember diff BASE NEW` opens.
+    pub fn url_for_diff(&self, base: usize) -> String {
+        format!("{}&base={base}", self.url)
+    }
+
     /// Stops accepting connections (open SSE streams end with the runtime).
     pub fn stop(&self) {
         self.shutdown.notify_one();
