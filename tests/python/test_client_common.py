@@ -107,10 +107,10 @@ class DapClient:
             lambda: next((e for e in self.events if e["event"] == name and where(e)), None), timeout, f"event {name}"
         )
 
-    def close(self):
+    def close(self, terminate=True):
         if self.proc.poll() is None:
             try:
-                self.request("disconnect", {"terminateDebuggee": True}, timeout=10)
+                self.request("disconnect", {"terminateDebuggee": terminate}, timeout=10)
             except Exception:
                 pass
         try:
