@@ -1,6 +1,7 @@
 //! The profile model and everything derived from it. Knows samples, nothing of protocols.
 
 pub mod model;
+pub mod query;
 pub mod recorder;
 
 pub use model::*;
