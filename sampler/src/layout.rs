@@ -1,1 +1,237 @@
-//! layout
+//! Per-minor struct offsets (x86_64, default GIL builds), measured from each version's headers
+//! (see ../shared/reference/cpython-offsets). 3.13+ are checked against the target's own
+//! `_Py_DebugOffsets` before use (python.rs).
+
+/// How a thread's current frame is reached from its PyThreadState.
+#[derive(Debug, Clone, Copy)]
+pub enum CurrentFrame {
+    /// ≤3.10: `tstate->frame`, a PyFrameObject.
+    Direct(usize),
+    /// 3.11/3.12: `tstate->cframe->current_frame`.
+    ViaCFrame { cframe: usize, current_frame: usize },
+}
+
+#[derive(Debug, Clone, Copy)]
+pub enum Gil {
+    /// ≤3.11: `_PyRuntime.gilstate.tstate_current` is the holder.
+    RuntimeTstateCurrent(usize),
+    /// 3.12+: the interpreter's `_gil` {last_holder, locked}; the holder is valid while locked.
+    InterpGil { last_holder: usize, locked: usize },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LineTable {
+    /// ≤3.9 `co_lnotab`, f_lasti in bytes.
+    Lnotab,
+    /// 3.10 `co_linetable`, f_lasti in code units.
+    Linetable310,
+    /// 3.11+ location table, instruction pointer relative to co_code_adaptive.
+    Locations,
+}
+
+/// PyFrameObject (≤3.10).
+#[derive(Debug, Clone, Copy)]
+pub struct FrameObject {
+    pub back: usize,
+    pub code: usize,
+    pub lasti: usize,
+    pub size: usize,
+}
+
+/// _PyInterpreterFrame (3.11+).
+#[derive(Debug, Clone, Copy)]
+pub struct InterpFrame {
+    pub code: usize,
+    pub previous: usize,
+    pub instr: usize,
+    pub owner: usize,
+    pub size: usize,
+    /// Owners at or above this are not Python frames (C stack shims / interpreter frames).
+    pub first_non_python_owner: u8,
+    /// Mask for tagged `_PyStackRef` executables (3.14+).
+    pub code_mask: u64,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub enum Frames {
+    Objects(FrameObject),
+    Interp(InterpFrame),
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Layout {
+    pub minor: u8,
+    pub runtime_interpreters_head: usize,
+    pub interp_next: usize,
+    pub interp_threads_head: usize,
+    pub gil: Gil,
+    pub tstate_next: usize,
+    pub tstate_current_frame: CurrentFrame,
+    /// pthread_t (≤3.10) or PyThread_get_thread_ident.
+    pub tstate_thread_id: usize,
+    /// Kernel TID (3.11+).
+    pub tstate_native_thread_id: Option<usize>,
+    /// `datastack_chunk`; `datastack_top` follows it (3.11+).
+    pub tstate_datastack_chunk: Option<usize>,
+    /// How many bytes of PyThreadState the sampler reads.
+    pub tstate_read: usize,
+    pub frames: Frames,
+    pub code_filename: usize,
+    pub code_name: usize,
+    pub code_qualname: Option<usize>,
+    pub code_linetable: usize,
+    pub code_firstlineno: usize,
+    pub code_adaptive: Option<usize>,
+    pub line_table: LineTable,
+    pub unicode_ascii_size: usize,
+    pub unicode_compact_size: usize,
+}
+
+pub const OB_TYPE: usize = 8;
+pub const UNICODE_LENGTH: usize = 16;
+pub const UNICODE_STATE: usize = 32;
+pub const BYTES_SIZE: usize = 16;
+pub const BYTES_DATA: usize = 32;
+/// _PyStackChunk { previous, size, top, data[] }.
+pub const CHUNK_SIZE_FIELD: usize = 8;
+pub const CHUNK_DATA: usize = 24;
+
+const fn objects(minor: u8, lasti: usize, lt: LineTable) -> Layout {
+    Layout {
+        minor,
+        runtime_interpreters_head: 32,
+        interp_next: 0,
+        interp_threads_head: 8,
+        gil: Gil::RuntimeTstateCurrent(match minor { 8 => 1368, _ => 568 }),
+        tstate_next: 8,
+        tstate_current_frame: CurrentFrame::Direct(24),
+        tstate_thread_id: 176,
+        tstate_native_thread_id: None,
+        tstate_datastack_chunk: None,
+        tstate_read: 184,
+        frames: Frames::Objects(FrameObject { back: 24, code: 32, lasti, size: lasti + 4 }),
+        code_filename: 104,
+        code_name: 112,
+        code_qualname: None,
+        code_linetable: 120,
+        code_firstlineno: 40,
+        code_adaptive: None,
+        line_table: lt,
+        unicode_ascii_size: 48,
+        unicode_compact_size: 72,
+    }
+}
+
+pub const PY38: Layout = objects(8, 104, LineTable::Lnotab);
+pub const PY39: Layout = objects(9, 104, LineTable::Lnotab);
+pub const PY310: Layout = objects(10, 96, LineTable::Linetable310);
+
+pub const PY311: Layout = Layout {
+    minor: 11,
+    runtime_interpreters_head: 40,
+    interp_next: 0,
+    interp_threads_head: 16,
+    gil: Gil::RuntimeTstateCurrent(576),
+    tstate_next: 8,
+    tstate_current_frame: CurrentFrame::ViaCFrame { cframe: 56, current_frame: 8 },
+    tstate_thread_id: 152,
+    tstate_native_thread_id: Some(160),
+    tstate_datastack_chunk: Some(296),
+    tstate_read: 320,
+    frames: Frames::Interp(InterpFrame { code: 32, previous: 48, instr: 56, owner: 69, size: 80, first_non_python_owner: 3, code_mask: !0 }),
+    code_filename: 112,
+    code_name: 120,
+    code_qualname: Some(128),
+    code_linetable: 136,
+    code_firstlineno: 72,
+    code_adaptive: Some(184),
+    line_table: LineTable::Locations,
+    unicode_ascii_size: 48,
+    unicode_compact_size: 72,
+};
+
+pub const PY312: Layout = Layout {
+    minor: 12,
+    runtime_interpreters_head: 40,
+    interp_next: 0,
+    interp_threads_head: 72,
+    gil: Gil::InterpGil { last_holder: 1048, locked: 1056 },
+    tstate_next: 8,
+    tstate_current_frame: CurrentFrame::ViaCFrame { cframe: 56, current_frame: 0 },
+    tstate_thread_id: 136,
+    tstate_native_thread_id: Some(144),
+    tstate_datastack_chunk: Some(232),
+    tstate_read: 256,
+    frames: Frames::Interp(InterpFrame { code: 0, previous: 8, instr: 56, owner: 70, size: 80, first_non_python_owner: 3, code_mask: !0 }),
+    code_filename: 112,
+    code_name: 120,
+    code_qualname: Some(128),
+    code_linetable: 136,
+    code_firstlineno: 68,
+    code_adaptive: Some(192),
+    line_table: LineTable::Locations,
+    unicode_ascii_size: 40,
+    unicode_compact_size: 56,
+};
+
+pub const PY313: Layout = Layout {
+    minor: 13,
+    runtime_interpreters_head: 632,
+    interp_next: 7264,
+    interp_threads_head: 7344,
+    gil: Gil::InterpGil { last_holder: 7760, locked: 7768 },
+    tstate_next: 8,
+    tstate_current_frame: CurrentFrame::Direct(72),
+    tstate_thread_id: 152,
+    tstate_native_thread_id: Some(160),
+    tstate_datastack_chunk: Some(232),
+    tstate_read: 256,
+    frames: Frames::Interp(InterpFrame { code: 0, previous: 8, instr: 56, owner: 70, size: 80, first_non_python_owner: 3, code_mask: !0 }),
+    code_filename: 112,
+    code_name: 120,
+    code_qualname: Some(128),
+    code_linetable: 136,
+    code_firstlineno: 68,
+    code_adaptive: Some(200),
+    line_table: LineTable::Locations,
+    unicode_ascii_size: 40,
+    unicode_compact_size: 56,
+};
+
+pub const PY314: Layout = Layout {
+    minor: 14,
+    runtime_interpreters_head: 808,
+    interp_next: 7272,
+    interp_threads_head: 7344,
+    gil: Gil::InterpGil { last_holder: 7792, locked: 7800 },
+    frames: Frames::Interp(InterpFrame { code: 0, previous: 8, instr: 56, owner: 74, size: 88, first_non_python_owner: 3, code_mask: !3 }),
+    code_adaptive: Some(208),
+    ..PY313
+};
+
+pub const PY315: Layout = Layout {
+    minor: 15,
+    runtime_interpreters_head: 936,
+    interp_next: 7264,
+    interp_threads_head: 7336,
+    gil: Gil::InterpGil { last_holder: 7744, locked: 7752 },
+    tstate_thread_id: 176,
+    tstate_native_thread_id: Some(184),
+    tstate_datastack_chunk: Some(256),
+    tstate_read: 280,
+    ..PY314
+};
+
+pub fn for_minor(minor: u8) -> Option<&'static Layout> {
+    Some(match minor {
+        8 => &PY38,
+        9 => &PY39,
+        10 => &PY310,
+        11 => &PY311,
+        12 => &PY312,
+        13 => &PY313,
+        14 => &PY314,
+        15 => &PY315,
+        _ => return None,
+    })
+}

@@ -1,1 +1,132 @@
-//! process
+//! What /proc says about a process: whether it exists, its mappings, command line, threads,
+//! children, and each thread's scheduler state.
+
+use crate::error::Error;
+use std::fs::File;
+use std::os::unix::fs::FileExt;
+use std::path::PathBuf;
+
+#[derive(Debug, Clone)]
+pub struct Mapping {
+    pub start: u64,
+    pub end: u64,
+    pub offset: u64,
+    pub path: String,
+}
+
+pub fn exists(pid: u32) -> bool {
+    std::path::Path::new(&format!("/proc/{pid}")).exists()
+}
+
+pub fn maps(pid: u32) -> Result<Vec<Mapping>, Error> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/maps"))
+        .map_err(|e| Error::from_errno(pid, "/proc/PID/maps", e))?;
+    let mut out = Vec::new();
+    for line in text.lines() {
+        // start-end perms offset dev inode path
+        let mut it = line.split_ascii_whitespace();
+        let (Some(range), Some(_perms), Some(off), Some(_dev), Some(_inode)) = (it.next(), it.next(), it.next(), it.next(), it.next()) else { continue };
+        let path = it.collect::<Vec<_>>().join(" ");
+        let Some((s, e)) = range.split_once('-') else { continue };
+        out.push(Mapping {
+            start: u64::from_str_radix(s, 16).unwrap_or(0),
+            end: u64::from_str_radix(e, 16).unwrap_or(0),
+            offset: u64::from_str_radix(off, 16).unwrap_or(0),
+            path,
+        });
+    }
+    Ok(out)
+}
+
+pub fn cmdline(pid: u32) -> Vec<String> {
+    std::fs::read(format!("/proc/{pid}/cmdline"))
+        .map(|b| {
+            b.split(|&c| c == 0)
+                .filter(|s| !s.is_empty())
+                .map(|s| String::from_utf8_lossy(s).into_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+pub fn exe(pid: u32) -> String {
+    std::fs::read_link(format!("/proc/{pid}/exe"))
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|_| "?".into())
+}
+
+/// A path inside the target's mount namespace, opened through /proc/PID/root so containers work.
+pub fn root_path(pid: u32, path: &str) -> PathBuf {
+    let p = PathBuf::from(format!("/proc/{pid}/root{path}"));
+    if p.exists() { p } else { PathBuf::from(path) }
+}
+
+pub fn threads(pid: u32) -> Vec<u32> {
+    std::fs::read_dir(format!("/proc/{pid}/task"))
+        .map(|d| d.filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok()).collect())
+        .unwrap_or_default()
+}
+
+pub fn thread_name(pid: u32, tid: u32) -> Option<String> {
+    std::fs::read_to_string(format!("/proc/{pid}/task/{tid}/comm")).ok().map(|s| s.trim_end().to_string())
+}
+
+/// Parent PID from /proc/PID/stat.
+pub fn ppid(pid: u32) -> Option<u32> {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let after = &s[s.rfind(')')? + 2..];
+    after.split(' ').nth(1)?.parse().ok()
+}
+
+/// Every descendant of `root`, found by scanning /proc once.
+pub fn descendants(root: u32) -> Vec<u32> {
+    let mut parent_of = Vec::new();
+    if let Ok(dir) = std::fs::read_dir("/proc") {
+        for e in dir.flatten() {
+            if let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) {
+                if let Some(pp) = ppid(pid) {
+                    parent_of.push((pid, pp));
+                }
+            }
+        }
+    }
+    let mut out = Vec::new();
+    let mut frontier = vec![root];
+    while let Some(p) = frontier.pop() {
+        for &(c, pp) in &parent_of {
+            if pp == p && !out.contains(&c) {
+                out.push(c);
+                frontier.push(c);
+            }
+        }
+    }
+    out
+}
+
+/// The kernel TID of a thread in our namespace, given the TID the target sees (NSpid).
+pub fn ns_tids(pid: u32) -> Option<(u32, u32)> {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = s.lines().find(|l| l.starts_with("NSpid:"))?;
+    let ids: Vec<u32> = line[6..].split_whitespace().filter_map(|x| x.parse().ok()).collect();
+    Some((*ids.first()?, *ids.last()?))
+}
+
+/// An open /proc/PID/task/TID/stat, re-read with one pread per sample.
+pub struct ThreadStat {
+    file: File,
+    buf: [u8; 512],
+}
+
+impl ThreadStat {
+    pub fn open(pid: u32, tid: u32) -> Option<ThreadStat> {
+        File::open(format!("/proc/{pid}/task/{tid}/stat")).ok().map(|file| ThreadStat { file, buf: [0; 512] })
+    }
+
+    /// True when the thread is running or runnable ('R'). None if the thread is gone.
+    pub fn running(&mut self) -> Option<bool> {
+        let n = self.file.read_at(&mut self.buf, 0).ok()?;
+        let b = &self.buf[..n];
+        let close = b.iter().rposition(|&c| c == b')')?;
+        Some(b.get(close + 2) == Some(&b'R'))
+    }
+}

@@ -14,3 +14,180 @@ impl fmt::Display for PythonVersion {
         write!(f, "{}.{}.{}", self.major, self.minor, self.micro)
     }
 }
+
+use crate::elf;
+use crate::error::Error;
+use crate::layout::{self, Layout};
+use crate::memory::Remote;
+use crate::process;
+
+/// A located interpreter: where its runtime lives and how its structs are laid out.
+#[derive(Debug, Clone)]
+pub struct Interpreter {
+    pub pid: u32,
+    pub version: PythonVersion,
+    pub layout: &'static Layout,
+    /// Address of `_PyRuntime` in the target.
+    pub runtime: u64,
+    /// Address of `PyCode_Type`, used to check that a pointer really is a code object.
+    pub code_type: Option<u64>,
+    /// The file the interpreter lives in (executable or libpython).
+    pub binary: String,
+}
+
+/// Why a mapping looks like it holds an interpreter, and the minor its name says, if any.
+fn python_name(path: &str) -> Option<(bool, Option<u8>, String)> {
+    let base = path.rsplit('/').next()?;
+    let (is_lib, rest) = if let Some(r) = base.strip_prefix("libpython") {
+        (true, r)
+    } else if let Some(r) = base.strip_prefix("python") {
+        (false, r)
+    } else {
+        return None;
+    };
+    // rest: "3.11.so.1.0", "3.13t.so", "3.8d.so", "3.11", "", "2.7"
+    let ver: String = rest.chars().take_while(|c| c.is_ascii_digit() || *c == '.').collect();
+    let ver = ver.trim_end_matches('.').to_string();
+    let flags: String = rest[ver.len()..].chars().take_while(|c| c.is_ascii_alphabetic() && *c != 's').collect();
+    let minor = ver.strip_prefix("3.").and_then(|m| m.split('.').next()?.parse().ok());
+    Some((is_lib, minor, format!("{ver}{flags}")))
+}
+
+/// Finds the interpreter in `pid`'s mappings. Ok(None) while nothing Python-like is mapped yet.
+pub fn locate(pid: u32) -> Result<Option<Interpreter>, Error> {
+    let maps = process::maps(pid)?;
+    // Candidates: libpython first (pyenv builds keep the runtime there), then python executables.
+    let mut candidates: Vec<(&process::Mapping, bool, Option<u8>, String)> = Vec::new();
+    for m in &maps {
+        if m.offset != 0 || m.path.is_empty() || m.path.starts_with('[') {
+            continue;
+        }
+        if let Some((is_lib, minor, tag)) = python_name(&m.path) {
+            if !candidates.iter().any(|c| c.0.path == m.path) {
+                candidates.push((m, is_lib, minor, tag));
+            }
+        }
+    }
+    candidates.sort_by_key(|c| !c.1);
+    if candidates.is_empty() {
+        return Ok(None);
+    }
+    let mut last_err = None;
+    for (m, _is_lib, name_minor, tag) in &candidates {
+        if tag.starts_with('2') {
+            return Err(Error::UnsupportedPython { pid, found: format!("Python {tag}"), reason: "Python 2 is not supported".into() });
+        }
+        if tag.ends_with('t') {
+            return Err(Error::UnsupportedPython { pid, found: format!("Python {tag} ({})", m.path), reason: "free-threaded builds are not supported yet".into() });
+        }
+        if tag.contains('d') {
+            return Err(Error::UnsupportedPython { pid, found: format!("Python {tag} ({})", m.path), reason: "debug builds have other struct layouts".into() });
+        }
+        let file = process::root_path(pid, &m.path);
+        let elf = match elf::read(&file, pid) {
+            Ok(e) => e,
+            Err(e) => {
+                last_err = Some(e);
+                continue;
+            }
+        };
+        let Some((runtime_sym, _)) = elf.symbol("_PyRuntime") else { continue };
+        let bias = m.start.wrapping_sub(elf.min_vaddr);
+        let runtime = runtime_sym.wrapping_add(bias);
+        let mem = Remote::new(pid);
+        let version = read_version(pid, &mem, &elf, bias, runtime, *name_minor, &m.path)?;
+        let layout = layout::for_minor(version.minor).ok_or_else(|| Error::UnsupportedPython {
+            pid,
+            found: format!("Python {version} ({})", m.path),
+            reason: "this minor version is not supported".into(),
+        })?;
+        if version.minor >= 13 {
+            check_debug_offsets(pid, &mem, runtime, layout, version)?;
+        }
+        let code_type = elf.symbol("PyCode_Type").map(|(a, _)| a.wrapping_add(bias));
+        return Ok(Some(Interpreter { pid, version, layout, runtime, code_type, binary: m.path.clone() }));
+    }
+    match last_err {
+        Some(e) => Err(e),
+        None => Err(Error::NotPython { pid, exe: format!("{} (mapped: {}, but no _PyRuntime symbol)", process::exe(pid), candidates[0].0.path) }),
+    }
+}
+
+fn read_version(pid: u32, mem: &Remote, elf: &elf::ElfInfo, bias: u64, runtime: u64, name_minor: Option<u8>, path: &str) -> Result<PythonVersion, Error> {
+    // 3.11+: the Py_Version constant (major<<24 | minor<<16 | micro<<8 | level<<4 | serial).
+    if let Some((addr, _)) = elf.symbol("Py_Version") {
+        let mut b = [0u8; 4];
+        mem.read(addr.wrapping_add(bias), &mut b)?;
+        let v = u32::from_le_bytes(b);
+        return Ok(PythonVersion { major: (v >> 24) as u8, minor: (v >> 16) as u8, micro: (v >> 8) as u8 });
+    }
+    // 3.13+ would have had Py_Version; read the debug cookie anyway in case the symbol is gone.
+    let mut head = [0u8; 16];
+    if mem.read(runtime, &mut head).is_ok() && &head[..8] == b"xdebugpy" {
+        let v = u64::from_le_bytes(head[8..16].try_into().unwrap());
+        return Ok(PythonVersion { major: (v >> 24) as u8, minor: (v >> 16) as u8, micro: (v >> 8) as u8 });
+    }
+    // ≤3.10: the minor from the file name, the micro from PY_VERSION in .rodata ("\03.8.18\0").
+    let Some(minor) = name_minor else {
+        return Err(Error::UnsupportedPython { pid, found: path.to_string(), reason: "could not tell the Python version".into() });
+    };
+    let needle = format!("\u{0}3.{minor}.");
+    let micro = find_micro(&elf.data, needle.as_bytes()).unwrap_or(0);
+    Ok(PythonVersion { major: 3, minor, micro })
+}
+
+fn find_micro(data: &[u8], needle: &[u8]) -> Option<u8> {
+    let mut i = 0;
+    while let Some(pos) = data[i..].windows(needle.len()).position(|w| w == needle) {
+        let start = i + pos + needle.len();
+        let digits: Vec<u8> = data[start..].iter().take_while(|c| c.is_ascii_digit()).copied().collect();
+        if !digits.is_empty() && data.get(start + digits.len()) == Some(&0) {
+            return std::str::from_utf8(&digits).ok()?.parse().ok();
+        }
+        i = start;
+    }
+    None
+}
+
+/// 3.13+ publish `_Py_DebugOffsets` at the start of `_PyRuntime`. Ember's layouts for these
+/// minors were measured from the headers; refuse to read a build whose table disagrees.
+fn check_debug_offsets(pid: u32, mem: &Remote, runtime: u64, layout: &Layout, version: PythonVersion) -> Result<(), Error> {
+    let mut b = [0u8; 48];
+    mem.read(runtime, &mut b)?;
+    let found = format!("Python {version}");
+    if &b[..8] != b"xdebugpy" {
+        return Err(Error::UnsupportedPython { pid, found, reason: "its _Py_DebugOffsets cookie is missing".into() });
+    }
+    let u = |o: usize| u64::from_le_bytes(b[o..o + 8].try_into().unwrap());
+    if u(16) != 0 {
+        return Err(Error::UnsupportedPython { pid, found, reason: "free-threaded builds are not supported yet".into() });
+    }
+    // runtime_state { size, finalizing, interpreters_head } follows cookie, version, free_threaded.
+    if u(40) != layout.runtime_interpreters_head as u64 {
+        return Err(Error::UnsupportedPython {
+            pid,
+            found,
+            reason: format!("its debug offsets put interpreters.head at {} (Ember expects {})", u(40), layout.runtime_interpreters_head),
+        });
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names() {
+        assert_eq!(python_name("/x/libpython3.11.so.1.0").map(|x| (x.0, x.1)), Some((true, Some(11))));
+        assert_eq!(python_name("/usr/bin/python3.11").map(|x| (x.0, x.1, x.2)), Some((false, Some(11), "3.11".into())));
+        assert_eq!(python_name("/x/libpython3.13t.so.1.0").unwrap().2, "3.13t");
+        assert_eq!(python_name("/x/libpython3.8d.so.1.0").unwrap().2, "3.8d");
+        assert_eq!(python_name("/usr/lib/x86_64-linux-gnu/libc.so.6"), None);
+    }
+
+    #[test]
+    fn micro_from_rodata() {
+        assert_eq!(find_micro(b"xx\x003.8.1x\x00\x003.8.18\x00", b"\x003.8."), Some(18));
+    }
+}

@@ -1,4 +1,335 @@
-//! The sampling loop (in progress).
-use crate::*;
-pub(crate) fn start(_t: Target, _c: Config) -> Result<Session, Error> { Err(Error::Other("sampler not implemented yet".into())) }
-pub(crate) fn dump(_pid: u32) -> Result<Vec<ThreadStack>, Error> { Err(Error::Other("sampler not implemented yet".into())) }
+//! The sampling thread: waits for the target's interpreter, then reads every thread of every
+//! sampled process once per tick, batches samples, and sends them without ever blocking.
+
+use crate::clock::Ticker;
+use crate::dump::ThreadStack;
+use crate::error::Error;
+use crate::event::{Batch, Event, ProcessInfo, ThreadInfo};
+use crate::frames::FrameTable;
+use crate::process;
+use crate::python::{self, Interpreter};
+use crate::session::{Config, Rate, Session, Stats, Target};
+use crate::walker::{ProcessWalker, SampleOptions};
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+const BATCH_SAMPLES: usize = 1024;
+const BATCH_AGE: Duration = Duration::from_millis(50);
+const SCAN_CHILDREN_EVERY: Duration = Duration::from_millis(100);
+const CHECK_EXIT_EVERY: Duration = Duration::from_millis(10);
+
+pub(crate) fn start(target: Target, config: Config) -> Result<Session, Error> {
+    let (pid, mut child) = match target {
+        Target::Pid(pid) => (pid, None),
+        Target::Child(c) => (c.id(), Some(c)),
+    };
+    if !process::exists(pid) {
+        return Err(Error::NoSuchProcess(pid));
+    }
+    let interp = match wait_for_python(pid, child.as_mut(), config.start_timeout) {
+        Ok(i) => i,
+        Err(e) => {
+            if let Some(c) = child {
+                reap_later(c);
+            }
+            return Err(e);
+        }
+    };
+    let mut root = ProcessWalker::new(interp)?;
+    // Wait (briefly) for the interpreter to have a thread, so errors surface here.
+    let deadline = Instant::now() + config.start_timeout;
+    while !root.ready() {
+        if let Some(c) = child.as_mut() {
+            if let Ok(Some(st)) = c.try_wait() {
+                return Err(Error::ExitedEarly { pid, status: st.to_string() });
+            }
+        } else if !process::exists(pid) {
+            return Err(Error::NoSuchProcess(pid));
+        }
+        if Instant::now() > deadline {
+            return Err(Error::StartTimeout { pid, secs: config.start_timeout.as_secs_f64() });
+        }
+        std::thread::sleep(Duration::from_micros(200));
+    }
+
+    let (tx, rx) = sync_channel(config.channel_batches.max(2));
+    let (recycle_tx, recycle_rx) = sync_channel(config.channel_batches.max(2));
+    let frames = Arc::new(FrameTable::new());
+    let stats = Arc::new(Stats::default());
+    let stop = Arc::new(AtomicBool::new(false));
+    let info = process_info(&root.interp, None);
+    let mut ctx = Loop {
+        tx,
+        recycle: recycle_rx,
+        frames: frames.clone(),
+        stats: stats.clone(),
+        stop: stop.clone(),
+        config,
+        procs: Vec::new(),
+        child,
+        root_pid: pid,
+        pending: VecDeque::new(),
+        started: Instant::now(),
+    };
+    ctx.pending.push_back(Event::Process(info));
+    ctx.procs.push(root);
+    let thread = std::thread::Builder::new()
+        .name("ember-sampler".into())
+        .spawn(move || ctx.run())
+        .map_err(|e| Error::Other(format!("could not start the sampling thread: {e}")))?;
+    Ok(Session::from_parts(rx, frames, stats, pid, stop, recycle_tx, thread))
+}
+
+fn process_info(i: &Interpreter, parent: Option<u32>) -> ProcessInfo {
+    ProcessInfo { pid: i.pid, parent, command_line: process::cmdline(i.pid), python: i.version, executable: i.binary.clone() }
+}
+
+/// Polls until the process maps a Python interpreter. A spawned program may still be in its
+/// dynamic loader; a process that finished loading (libc mapped) without Python is not Python.
+fn wait_for_python(pid: u32, mut child: Option<&mut std::process::Child>, timeout: Duration) -> Result<Interpreter, Error> {
+    let start = Instant::now();
+    loop {
+        if let Some(c) = child.as_deref_mut() {
+            if let Ok(Some(st)) = c.try_wait() {
+                return Err(Error::ExitedEarly { pid, status: st.to_string() });
+            }
+        }
+        match python::locate(pid) {
+            Ok(Some(i)) => return Ok(i),
+            Ok(None) => {
+                let loaded = process::maps(pid)?.iter().any(|m| m.path.contains("/libc.so") || m.path.contains("/libc-"));
+                let waited = start.elapsed();
+                if (loaded && waited > Duration::from_millis(300)) || waited > timeout || child.is_none() {
+                    return Err(Error::NotPython { pid, exe: process::exe(pid) });
+                }
+            }
+            Err(e) => return Err(e),
+        }
+        std::thread::sleep(Duration::from_micros(500));
+    }
+}
+
+/// Reaps a child we no longer sample, so it does not linger as a zombie.
+fn reap_later(mut child: std::process::Child) {
+    std::thread::spawn(move || {
+        let _ = child.wait();
+    });
+}
+
+struct Loop {
+    tx: SyncSender<Event>,
+    recycle: Receiver<Batch>,
+    frames: Arc<FrameTable>,
+    stats: Arc<Stats>,
+    stop: Arc<AtomicBool>,
+    config: Config,
+    procs: Vec<ProcessWalker>,
+    child: Option<std::process::Child>,
+    root_pid: u32,
+    pending: VecDeque<Event>,
+    started: Instant,
+}
+
+impl Loop {
+    fn run(mut self) {
+        let period = match self.config.rate {
+            Rate::Hz(hz) if hz > 0.0 => Some(Duration::from_secs_f64(1.0 / hz)),
+            _ => None,
+        };
+        let mut ticker = Ticker::new(period);
+        let opts = SampleOptions { idle: self.config.idle, gil_only: self.config.gil };
+        let mut batch = self.fresh_batch();
+        let mut batch_started = Instant::now();
+        let mut last_scan = Instant::now();
+        let mut last_exit_check = Instant::now();
+        let mut new_threads = Vec::new();
+        let started = self.started;
+        let now = move || started.elapsed().as_nanos() as u64;
+        loop {
+            if self.stop.load(Ordering::Relaxed) {
+                break;
+            }
+            if let Some(d) = self.config.duration {
+                if self.started.elapsed() >= d {
+                    break;
+                }
+            }
+            let mut i = 0;
+            while i < self.procs.len() {
+                let result = self.procs[i].sample_all(&self.frames, &now, opts, &mut batch, &mut new_threads);
+                for t in new_threads.drain(..) {
+                    self.pending.push_back(Event::Thread(t));
+                }
+                match result {
+                    Ok(c) => {
+                        self.stats.samples.fetch_add(c.samples, Ordering::Relaxed);
+                        self.stats.torn.fetch_add(c.torn, Ordering::Relaxed);
+                        self.stats.errors.fetch_add(c.errors, Ordering::Relaxed);
+                        i += 1;
+                    }
+                    Err(_) => {
+                        let gone = self.procs.remove(i);
+                        self.process_ended(gone.pid());
+                    }
+                }
+            }
+            self.stats.passes.fetch_add(1, Ordering::Relaxed);
+            if last_exit_check.elapsed() >= CHECK_EXIT_EVERY {
+                last_exit_check = Instant::now();
+                self.check_child_exit();
+            }
+            if self.config.subprocesses && last_scan.elapsed() >= SCAN_CHILDREN_EVERY {
+                last_scan = Instant::now();
+                self.scan_children();
+            }
+            if self.procs.is_empty() && !(self.config.subprocesses && self.root_alive()) {
+                break;
+            }
+            if batch.samples.len() >= BATCH_SAMPLES || batch_started.elapsed() >= BATCH_AGE {
+                self.flush(&mut batch);
+                batch_started = Instant::now();
+            }
+            ticker.wait();
+        }
+        self.flush(&mut batch);
+        // The recording is over; a spawned child that still runs is reaped in the background.
+        if let Some(mut c) = self.child.take() {
+            match c.try_wait() {
+                Ok(Some(st)) => self.send_blocking(Event::ProcessExited { pid: self.root_pid, exit_code: st.code(), signal: signal_of(&st) }),
+                _ => reap_later(c),
+            }
+        }
+        while let Some(ev) = self.pending.pop_front() {
+            let _ = self.tx.send(ev);
+        }
+    }
+
+    fn fresh_batch(&self) -> Batch {
+        self.recycle.try_recv().unwrap_or_else(|_| Batch {
+            samples: Vec::with_capacity(BATCH_SAMPLES + 64),
+            frames: Vec::with_capacity(BATCH_SAMPLES * 32),
+        })
+    }
+
+    /// Sends pending events and the batch without blocking; a batch that does not fit is
+    /// dropped and counted (the consumer fell behind), never waited for.
+    fn flush(&mut self, batch: &mut Batch) {
+        while let Some(ev) = self.pending.pop_front() {
+            match self.tx.try_send(ev) {
+                Ok(()) => {}
+                Err(TrySendError::Full(ev)) => {
+                    self.pending.push_front(ev);
+                    break;
+                }
+                Err(TrySendError::Disconnected(_)) => {
+                    self.stop.store(true, Ordering::Relaxed);
+                    return;
+                }
+            }
+        }
+        if batch.samples.is_empty() {
+            return;
+        }
+        let full = std::mem::replace(batch, self.fresh_batch());
+        if !self.pending.is_empty() {
+            // Keep order: samples may name threads still waiting in `pending`.
+            self.pending.push_back(Event::Samples(full));
+            return;
+        }
+        match self.tx.try_send(Event::Samples(full)) {
+            Ok(()) => {}
+            Err(TrySendError::Full(Event::Samples(mut b))) => {
+                self.stats.overflow.fetch_add(b.samples.len() as u64, Ordering::Relaxed);
+                b.clear();
+                *batch = b;
+            }
+            Err(_) => self.stop.store(true, Ordering::Relaxed),
+        }
+    }
+
+    fn send_blocking(&mut self, ev: Event) {
+        self.pending.push_back(ev);
+    }
+
+    fn process_ended(&mut self, pid: u32) {
+        let (mut exit_code, mut signal) = (None, None);
+        if pid == self.root_pid {
+            if let Some(c) = self.child.as_mut() {
+                if let Ok(st) = c.wait() {
+                    exit_code = st.code();
+                    signal = signal_of(&st);
+                }
+                self.child = None;
+            }
+        }
+        self.pending.push_back(Event::ProcessExited { pid, exit_code, signal });
+    }
+
+    fn check_child_exit(&mut self) {
+        let Some(c) = self.child.as_mut() else { return };
+        if let Ok(Some(st)) = c.try_wait() {
+            let pid = self.root_pid;
+            self.procs.retain(|p| p.pid() != pid);
+            self.child = None;
+            self.pending.push_back(Event::ProcessExited { pid, exit_code: st.code(), signal: signal_of(&st) });
+        }
+    }
+
+    fn root_alive(&self) -> bool {
+        process::exists(self.root_pid)
+    }
+
+    fn scan_children(&mut self) {
+        for pid in process::descendants(self.root_pid) {
+            if self.procs.iter().any(|p| p.pid() == pid) {
+                continue;
+            }
+            if let Ok(Some(interp)) = python::locate(pid) {
+                if let Ok(mut w) = ProcessWalker::new(interp) {
+                    if w.ready() {
+                        let info = process_info(&w.interp, process::ppid(pid));
+                        self.pending.push_back(Event::Process(info));
+                        self.procs.push(w);
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn signal_of(st: &std::process::ExitStatus) -> Option<i32> {
+    use std::os::unix::process::ExitStatusExt;
+    st.signal()
+}
+
+pub(crate) fn dump(pid: u32) -> Result<Vec<ThreadStack>, Error> {
+    if !process::exists(pid) {
+        return Err(Error::NoSuchProcess(pid));
+    }
+    let interp = python::locate(pid)?.ok_or_else(|| Error::NotPython { pid, exe: process::exe(pid) })?;
+    let mut walker = ProcessWalker::new(interp)?;
+    let table = FrameTable::new();
+    let mut batch = Batch::default();
+    let mut threads: Vec<ThreadInfo> = Vec::new();
+    let opts = SampleOptions { idle: true, gil_only: false };
+    // Two passes: the first teaches the walker each thread's addresses.
+    walker.sample_all(&table, &|| 0, opts, &mut batch, &mut threads)?;
+    batch.clear();
+    walker.sample_all(&table, &|| 0, opts, &mut batch, &mut Vec::new())?;
+    let mut out: Vec<ThreadStack> = threads
+        .iter()
+        .map(|t| ThreadStack { pid, tid: t.tid, name: t.name.clone(), running: false, gil: false, frames: Vec::new() })
+        .collect();
+    out.sort_by_key(|t| (t.tid != pid, t.tid));
+    for (s, frames) in batch.iter() {
+        if let Some(t) = out.iter_mut().find(|t| t.tid == s.tid) {
+            t.running = s.flags & crate::event::FLAG_RUNNING != 0;
+            t.gil = s.flags & crate::event::FLAG_GIL != 0;
+            t.frames = frames.iter().filter_map(|&f| table.get(f)).collect();
+        }
+    }
+    Ok(out)
+}

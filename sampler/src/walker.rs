@@ -1,1 +1,577 @@
-//! walker
+//! Walks every thread's Python stack in one process.
+//!
+//! Each thread is read with as few `process_vm_readv` calls as possible: the thread state, the
+//! used part of its 16 KiB frame chunk (3.11+) or its previous frame chain (≤3.10), and the
+//! thread state again, all in one call, using last sample's addresses as guesses. The stack is
+//! then parsed locally and validated; a stack the target changed under our feet is retried,
+//! then dropped and counted as torn. Code-object metadata and (code, position) → frame id are
+//! cached so a steady-state sample interns nothing.
+
+use crate::error::Error;
+use crate::event::{Batch, Sample, ThreadInfo, FLAG_GIL, FLAG_RUNNING};
+use crate::frames::{FrameId, FrameInfo, FrameTable};
+use crate::layout::{self, CurrentFrame, Frames, Gil, Layout, LineTable};
+use crate::linetable::Lines;
+use crate::memory::{Bytes, Remote};
+use crate::process::{self, ThreadStat};
+use crate::python::Interpreter;
+use crate::unicode;
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::Arc;
+
+const MAX_DEPTH: usize = 10_000;
+const MAX_THREADS: usize = 4096;
+/// Attempts per sample; the first sample of a thread spends up to two learning its addresses.
+const RETRIES: usize = 5;
+/// Extra bytes read past last sample's chunk top, so a slightly deeper stack needs no re-read.
+const CHUNK_SLACK: usize = 2048;
+
+/// Addresses are already well mixed; a multiply is all the hashing they need.
+#[derive(Default)]
+pub struct AddrHasher(u64);
+impl Hasher for AddrHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ b as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+    fn write_u64(&mut self, v: u64) {
+        self.0 = (self.0 ^ v).wrapping_mul(0x9E37_79B9_7F4A_7C15).rotate_left(29);
+    }
+    fn write_i64(&mut self, v: i64) {
+        self.write_u64(v as u64)
+    }
+}
+type Fast = BuildHasherDefault<AddrHasher>;
+
+struct CodeMeta {
+    file: Arc<str>,
+    qualname: Arc<str>,
+    first_line: u32,
+    lines: Lines,
+}
+
+struct ThreadSlot {
+    tid: u32,
+    stat: Option<ThreadStat>,
+    /// Guesses from the last sample.
+    cframe: u64,
+    chunk: u64,
+    chunk_len: usize,
+    chain: Vec<u64>,
+    last_pass: u64,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SampleOptions {
+    pub idle: bool,
+    pub gil_only: bool,
+}
+
+#[derive(Debug, Default, Clone, Copy)]
+pub struct PassCounts {
+    pub samples: u64,
+    pub torn: u64,
+    pub errors: u64,
+}
+
+/// One raw frame position read from the target.
+#[derive(Clone, Copy)]
+struct RawFrame {
+    code: u64,
+    pos: i64,
+}
+
+pub struct ProcessWalker {
+    pub interp: Interpreter,
+    layout: &'static Layout,
+    mem: Remote,
+    interp_addr: u64,
+    codes: HashMap<u64, Option<Arc<CodeMeta>>, Fast>,
+    frame_ids: HashMap<(u64, i64), FrameId, Fast>,
+    threads: HashMap<u64, ThreadSlot, Fast>,
+    pass: u64,
+    buf: Vec<u8>,
+    regions: Vec<(u64, usize)>,
+    raw: Vec<RawFrame>,
+    extra: Vec<u8>,
+    pthread_tid_offset: Option<usize>,
+}
+
+/// The OS thread name where the program set one (3.14+ names threads after Python's names),
+/// "MainThread" for the main thread, else empty.
+fn thread_name(pid: u32, tid: u32) -> String {
+    if tid == pid {
+        return "MainThread".into();
+    }
+    let comm = process::thread_name(pid, tid).unwrap_or_default();
+    let main = process::thread_name(pid, pid).unwrap_or_default();
+    if comm == main { String::new() } else { comm }
+}
+
+impl ProcessWalker {
+    pub fn new(interp: Interpreter) -> Result<ProcessWalker, Error> {
+        let mem = Remote::new(interp.pid);
+        let layout = interp.layout;
+        let interp_addr = mem.read_u64(interp.runtime + layout.runtime_interpreters_head as u64)?;
+        Ok(ProcessWalker {
+            interp,
+            layout,
+            mem,
+            interp_addr,
+            codes: HashMap::default(),
+            frame_ids: HashMap::default(),
+            threads: HashMap::default(),
+            pass: 0,
+            buf: Vec::with_capacity(32 * 1024),
+            regions: Vec::with_capacity(64),
+            raw: Vec::with_capacity(256),
+            extra: Vec::with_capacity(128),
+            pthread_tid_offset: None,
+        })
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.interp.pid
+    }
+
+    /// True once the interpreter has a thread state (the runtime is initialised).
+    pub fn ready(&mut self) -> bool {
+        if self.interp_addr == 0 {
+            match self.mem.read_u64(self.interp.runtime + self.layout.runtime_interpreters_head as u64) {
+                Ok(a) => self.interp_addr = a,
+                Err(_) => return false,
+            }
+        }
+        self.interp_addr != 0
+            && self.mem.read_u64(self.interp_addr + self.layout.interp_threads_head as u64).map_or(false, |h| h != 0)
+    }
+
+    /// Reads every thread once, appending kept samples to `out`. `now` gives each sample's
+    /// timestamp. Errors only when the process itself is gone or unreadable.
+    pub fn sample_all(
+        &mut self,
+        table: &FrameTable,
+        now: &dyn Fn() -> u64,
+        opts: SampleOptions,
+        out: &mut Batch,
+        new_threads: &mut Vec<ThreadInfo>,
+    ) -> Result<PassCounts, Error> {
+        self.pass += 1;
+        let mut counts = PassCounts::default();
+        if self.interp_addr == 0 && !self.ready() {
+            return Ok(counts);
+        }
+        let (head, holder) = self.read_head()?;
+        let mut tstate = head;
+        let mut n = 0;
+        while tstate != 0 && n < MAX_THREADS {
+            n += 1;
+            match self.sample_thread(tstate, holder, table, now, opts, out, new_threads, &mut counts) {
+                Ok(next) => tstate = next,
+                Err(e) => {
+                    if !process::exists(self.interp.pid) {
+                        return Err(e);
+                    }
+                    counts.errors += 1;
+                    break;
+                }
+            }
+        }
+        let pass = self.pass;
+        self.threads.retain(|_, t| pass - t.last_pass < 50);
+        if self.frame_ids.len() > 1 << 20 {
+            self.frame_ids.clear();
+        }
+        Ok(counts)
+    }
+
+    /// The first thread state and the GIL holder's thread state (0 if none).
+    fn read_head(&mut self) -> Result<(u64, u64), Error> {
+        let l = self.layout;
+        let head_addr = self.interp_addr + l.interp_threads_head as u64;
+        let (gil_addr, gil_len) = match l.gil {
+            Gil::RuntimeTstateCurrent(off) => (self.interp.runtime + off as u64, 8),
+            Gil::InterpGil { last_holder, .. } => (self.interp_addr + last_holder as u64, 16),
+        };
+        self.regions.clear();
+        self.regions.push((head_addr, 8));
+        self.regions.push((gil_addr, gil_len));
+        if !self.mem.read_many(&self.regions, &mut self.buf)? {
+            return Err(Error::Other(format!("PID {}: interpreter state unreadable", self.interp.pid)));
+        }
+        let head = self.buf.u64_at(0);
+        let holder = match l.gil {
+            Gil::RuntimeTstateCurrent(_) => self.buf.u64_at(8),
+            Gil::InterpGil { last_holder, locked } => {
+                let locked_at = 8 + (locked - last_holder);
+                if self.buf.u32_at(locked_at) != 0 { self.buf.u64_at(8) } else { 0 }
+            }
+        };
+        Ok((head, holder))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn sample_thread(
+        &mut self,
+        tstate: u64,
+        gil_holder: u64,
+        table: &FrameTable,
+        now: &dyn Fn() -> u64,
+        opts: SampleOptions,
+        out: &mut Batch,
+        new_threads: &mut Vec<ThreadInfo>,
+        counts: &mut PassCounts,
+    ) -> Result<u64, Error> {
+        let l = self.layout;
+        if !self.threads.contains_key(&tstate) {
+            let slot = self.new_slot(tstate)?;
+            let name = thread_name(self.interp.pid, slot.tid);
+            new_threads.push(ThreadInfo { pid: self.interp.pid, tid: slot.tid, name });
+            self.threads.insert(tstate, slot);
+        }
+        let pass = self.pass;
+        let slot = self.threads.get_mut(&tstate).unwrap();
+        slot.last_pass = pass;
+        let tid = slot.tid;
+        let time_ns = now();
+        let running = match slot.stat.as_mut().map(|s| s.running()) {
+            Some(Some(r)) => r,
+            Some(None) => {
+                slot.stat = None; // thread gone; the tstate will vanish from the list soon
+                false
+            }
+            None => true,
+        };
+        let gil = gil_holder == tstate;
+        let keep = (opts.idle || running) && (!opts.gil_only || gil);
+        if !keep {
+            // Still need `next`: one small read.
+            return self.mem.read_u64(tstate + l.tstate_next as u64);
+        }
+        let mut next = 0;
+        let mut ok = false;
+        for _ in 0..RETRIES {
+            self.raw.clear();
+            match self.read_stack(tstate, &mut next) {
+                Ok(true) => {
+                    ok = true;
+                    break;
+                }
+                Ok(false) => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        if !ok {
+            counts.torn += 1;
+            if next == 0 {
+                next = self.mem.read_u64(tstate + l.tstate_next as u64)?;
+            }
+            return Ok(next);
+        }
+        if self.raw.is_empty() {
+            return Ok(next);
+        }
+        // Resolve to frame ids, root first.
+        let start = out.frames.len();
+        for i in (0..self.raw.len()).rev() {
+            let RawFrame { code, pos } = self.raw[i];
+            match self.frame_id(table, code, pos) {
+                Some(id) => out.frames.push(id),
+                None => {
+                    out.frames.truncate(start);
+                    counts.torn += 1;
+                    return Ok(next);
+                }
+            }
+        }
+        let flags = if running { FLAG_RUNNING } else { 0 } | if gil { FLAG_GIL } else { 0 };
+        out.samples.push(Sample { time_ns, pid: self.interp.pid, tid, flags, start: start as u32, len: (out.frames.len() - start) as u32 });
+        counts.samples += 1;
+        Ok(next)
+    }
+
+    fn new_slot(&mut self, tstate: u64) -> Result<ThreadSlot, Error> {
+        let l = self.layout;
+        let mut b = vec![0u8; l.tstate_read];
+        self.mem.read(tstate, &mut b)?;
+        let tid = match l.tstate_native_thread_id {
+            Some(off) => b.u64_at(off) as u32,
+            None => self.tid_from_pthread(b.u64_at(l.tstate_thread_id)),
+        };
+        Ok(ThreadSlot {
+            tid,
+            stat: ThreadStat::open(self.interp.pid, tid),
+            cframe: 0,
+            chunk: 0,
+            chunk_len: 0,
+            chain: Vec::new(),
+            last_pass: self.pass,
+        })
+    }
+
+    /// ≤3.10 only stores pthread_t; the kernel TID sits inside glibc's struct pthread.
+    fn tid_from_pthread(&mut self, pthread: u64) -> u32 {
+        let tids = process::threads(self.interp.pid);
+        let mut b = vec![0u8; 2048];
+        if pthread == 0 || self.mem.read(pthread, &mut b).is_err() {
+            return 0;
+        }
+        let is_tid = |off: usize| {
+            let v = b.u32_at(off);
+            v != 0 && tids.contains(&v)
+        };
+        if let Some(off) = self.pthread_tid_offset {
+            if is_tid(off) {
+                return b.u32_at(off);
+            }
+        }
+        // glibc 2.36 x86_64 keeps it at +720; scan if this glibc differs.
+        let off = std::iter::once(720).chain((0..2048).step_by(4)).find(|&o| is_tid(o));
+        self.pthread_tid_offset = off;
+        off.map_or(0, |o| b.u32_at(o))
+    }
+
+    /// Reads one thread's stack into `self.raw` (leaf first). Ok(false) = torn, retry.
+    fn read_stack(&mut self, tstate: u64, next: &mut u64) -> Result<bool, Error> {
+        match self.layout.frames {
+            Frames::Interp(_) => self.read_interp_stack(tstate, next),
+            Frames::Objects(_) => self.read_object_stack(tstate, next),
+        }
+    }
+
+    /// 3.11+: thread state + used part of the current stack chunk + thread state, one call.
+    fn read_interp_stack(&mut self, tstate: u64, next: &mut u64) -> Result<bool, Error> {
+        let l = self.layout;
+        let Frames::Interp(fl) = l.frames else { unreachable!() };
+        let chunk_off = l.tstate_datastack_chunk.unwrap();
+        let slot = self.threads.get(&tstate).unwrap();
+        let (cframe_guess, chunk_guess, chunk_len) = (slot.cframe, slot.chunk, slot.chunk_len);
+        let ts_len = l.tstate_read;
+
+        self.regions.clear();
+        self.regions.push((tstate, ts_len));
+        let cf_field = match l.tstate_current_frame {
+            CurrentFrame::ViaCFrame { current_frame, .. } if cframe_guess != 0 => Some(cframe_guess + current_frame as u64),
+            _ => None,
+        };
+        if let Some(a) = cf_field {
+            self.regions.push((a, 8));
+        }
+        let chunk_read = if chunk_guess != 0 { chunk_len } else { 0 };
+        if chunk_read > 0 {
+            self.regions.push((chunk_guess, chunk_read));
+        }
+        // Thread state again (up to datastack_top), after the chunk: it tells what moved.
+        let ts2_len = chunk_off + 16;
+        self.regions.push((tstate, ts2_len));
+        if !self.mem.read_many(&self.regions, &mut self.buf)? {
+            // A guess pointed at memory that is gone: forget the guesses.
+            let slot = self.threads.get_mut(&tstate).unwrap();
+            slot.chunk = 0;
+            slot.cframe = 0;
+            self.mem.read_u64(tstate)?; // errors if the thread state itself is gone
+            return Ok(false);
+        }
+        let ts = &self.buf[..ts_len];
+        *next = ts.u64_at(l.tstate_next);
+        let chunk = ts.u64_at(chunk_off);
+        let top = ts.u64_at(chunk_off + 8);
+        let mut off = ts_len;
+        let current = match l.tstate_current_frame {
+            CurrentFrame::Direct(o) => ts.u64_at(o),
+            CurrentFrame::ViaCFrame { cframe, .. } => {
+                let cf = ts.u64_at(cframe);
+                if cf_field.is_some() {
+                    off += 8;
+                }
+                if cf_field.is_none() || cf != cframe_guess {
+                    // The C-level frame moved (or first sample): remember it and read again.
+                    self.threads.get_mut(&tstate).unwrap().cframe = cf;
+                    if cf == 0 {
+                        return Ok(true);
+                    }
+                    return Ok(false);
+                }
+                self.buf.u64_at(ts_len)
+            }
+        };
+        let chunk_at = off;
+        off += chunk_read;
+        let top2 = self.buf.u64_at(off + chunk_off + 8);
+        let chunk2 = self.buf.u64_at(off + chunk_off);
+
+        let used = top.saturating_sub(chunk) as usize;
+        let want = (used + CHUNK_SLACK).min(1 << 20);
+        {
+            let slot = self.threads.get_mut(&tstate).unwrap();
+            if chunk != slot.chunk || used > chunk_read || chunk2 != chunk {
+                // Guess was off: remember the right chunk and size and read again.
+                slot.chunk = chunk;
+                slot.chunk_len = want;
+                if chunk != 0 && used > 0 {
+                    return Ok(false);
+                }
+            } else if want < slot.chunk_len / 2 {
+                slot.chunk_len = want;
+            }
+        }
+        if current == 0 {
+            return Ok(true);
+        }
+        // Walk. Frames in [chunk, top2) are parsed from the snapshot; a frame at or above
+        // the final top was popped while we read: the snapshot is torn.
+        let chunk_data: &[u8] = &self.buf[chunk_at..chunk_at + chunk_read];
+        let mut frame = current;
+        let mut prev_in_chunk = u64::MAX;
+        let mut depth = 0;
+        while frame != 0 {
+            depth += 1;
+            if depth > MAX_DEPTH || frame & 7 != 0 {
+                return Ok(false);
+            }
+            let in_chunk = frame >= chunk && frame + fl.size as u64 <= chunk + chunk_read as u64 && chunk_read > 0;
+            let fb: &[u8] = if in_chunk {
+                if frame + fl.size as u64 > top2 || frame >= prev_in_chunk {
+                    return Ok(false);
+                }
+                prev_in_chunk = frame;
+                let o = (frame - chunk) as usize;
+                &chunk_data[o..o + fl.size]
+            } else {
+                self.extra.resize(fl.size, 0);
+                if self.mem.read(frame, &mut self.extra).is_err() {
+                    return Ok(false);
+                }
+                &self.extra
+            };
+            let owner = fb.u8_at(fl.owner);
+            let previous = fb.u64_at(fl.previous);
+            if owner > 4 {
+                return Ok(false);
+            }
+            if owner < fl.first_non_python_owner {
+                let code = fb.u64_at(fl.code) & fl.code_mask;
+                let instr = fb.u64_at(fl.instr);
+                let adaptive = code + l.code_adaptive.unwrap() as u64;
+                let pos = if instr == 0 { -1 } else { (instr as i64 - adaptive as i64) / 2 };
+                if code == 0 {
+                    return Ok(false);
+                }
+                self.raw.push(RawFrame { code, pos });
+            }
+            frame = previous;
+        }
+        Ok(true)
+    }
+
+    /// ≤3.10: PyFrameObjects on the heap, linked by f_back. Reads last sample's chain
+    /// speculatively in one call, follows the rest one frame at a time.
+    fn read_object_stack(&mut self, tstate: u64, next: &mut u64) -> Result<bool, Error> {
+        let l = self.layout;
+        let Frames::Objects(fl) = l.frames else { unreachable!() };
+        let CurrentFrame::Direct(frame_off) = l.tstate_current_frame else { unreachable!() };
+        let mut chain = std::mem::take(&mut self.threads.get_mut(&tstate).unwrap().chain);
+        self.regions.clear();
+        self.regions.push((tstate, l.tstate_read));
+        for &f in &chain {
+            self.regions.push((f, fl.size));
+        }
+        self.regions.push((tstate, frame_off + 8));
+        if !self.mem.read_many(&self.regions, &mut self.buf)? {
+            // A guessed frame was freed: read the thread state alone, follow from scratch.
+            chain.clear();
+            self.buf.resize(l.tstate_read + frame_off + 8, 0);
+            self.mem.read(tstate, &mut self.buf[..l.tstate_read])?;
+            let copy = self.buf[..frame_off + 8].to_vec();
+            self.buf[l.tstate_read..].copy_from_slice(&copy);
+        }
+        *next = self.buf.u64_at(l.tstate_next);
+        let first = self.buf.u64_at(frame_off);
+        let after = l.tstate_read + chain.len() * fl.size;
+        if self.buf.u64_at(after + frame_off) != first {
+            self.threads.get_mut(&tstate).unwrap().chain = chain;
+            return Ok(false);
+        }
+        let mut new_chain = Vec::with_capacity(chain.len() + 4);
+        let mut frame = first;
+        // Frames that match the guessed chain come from the one-call snapshot.
+        for (i, &guess) in chain.iter().enumerate() {
+            if frame == 0 || guess != frame {
+                break;
+            }
+            let o = l.tstate_read + i * fl.size;
+            let fb = &self.buf[o..o + fl.size];
+            self.raw.push(RawFrame { code: fb.u64_at(fl.code), pos: fb.i32_at(fl.lasti) as i64 });
+            new_chain.push(frame);
+            frame = fb.u64_at(fl.back);
+        }
+        // The rest, one frame per read; then check the top frame did not move meanwhile.
+        let followed = frame != 0;
+        let mut fb = [0u8; 128];
+        let fb = &mut fb[..fl.size];
+        let mut ok = true;
+        while frame != 0 {
+            if new_chain.len() >= MAX_DEPTH || frame & 7 != 0 || self.mem.read(frame, fb).is_err() {
+                ok = false;
+                break;
+            }
+            self.raw.push(RawFrame { code: fb.u64_at(fl.code), pos: fb.i32_at(fl.lasti) as i64 });
+            new_chain.push(frame);
+            frame = fb.u64_at(fl.back);
+        }
+        if ok && followed && self.mem.read_u64(tstate + frame_off as u64)? != first {
+            ok = false;
+        }
+        self.threads.get_mut(&tstate).unwrap().chain = new_chain;
+        Ok(ok)
+    }
+
+    fn frame_id(&mut self, table: &FrameTable, code: u64, pos: i64) -> Option<FrameId> {
+        if let Some(&id) = self.frame_ids.get(&(code, pos)) {
+            return Some(id);
+        }
+        let meta = self.code_meta(code)?;
+        let line = meta.lines.line(pos);
+        let id = table.intern(FrameInfo { file: meta.file.clone(), qualname: meta.qualname.clone(), line, first_line: meta.first_line });
+        self.frame_ids.insert((code, pos), id);
+        Some(id)
+    }
+
+    fn code_meta(&mut self, code: u64) -> Option<Arc<CodeMeta>> {
+        if let Some(m) = self.codes.get(&code) {
+            return m.clone();
+        }
+        let meta = self.read_code(code).map(Arc::new);
+        // Remember failures too, but not for long: a torn pointer may name a real code later.
+        if meta.is_some() || self.codes.len() < 100_000 {
+            self.codes.insert(code, meta.clone());
+        }
+        if meta.is_none() {
+            self.codes.remove(&code);
+        }
+        meta
+    }
+
+    fn read_code(&self, code: u64) -> Option<CodeMeta> {
+        let l = self.layout;
+        let mut b = vec![0u8; l.code_adaptive.unwrap_or(l.code_linetable + 8)];
+        self.mem.read(code, &mut b).ok()?;
+        if let Some(t) = self.interp.code_type {
+            if b.u64_at(layout::OB_TYPE) != t {
+                return None;
+            }
+        }
+        let file = unicode::read_str(&self.mem, l, b.u64_at(l.code_filename))?;
+        let name_ptr = l.code_qualname.map_or(b.u64_at(l.code_name), |o| b.u64_at(o));
+        let qualname = unicode::read_str(&self.mem, l, name_ptr)?;
+        let first_line = b.i32_at(l.code_firstlineno).max(0) as u32;
+        let table = unicode::read_bytes(&self.mem, b.u64_at(l.code_linetable)).unwrap_or_default();
+        let kind: LineTable = l.line_table;
+        Some(CodeMeta { file: file.into(), qualname: qualname.into(), first_line, lines: Lines::decode(kind, &table, first_line) })
+    }
+}
