@@ -3,7 +3,6 @@
 
 use crate::profile::query::{Index, View};
 use crate::profile::Profile;
-use anyhow::Context;
 use lsp_types::{InitializeParams, Url};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -30,26 +29,14 @@ pub fn ember_dir(root: &Path) -> PathBuf {
     root.join(".ember")
 }
 
-/// The profile the `latest` pointer in `dir` names, if there is one.
+/// The profile `<dir>/latest` names (or the newest one in `dir`), if there is one.
 pub fn latest(dir: &Path) -> anyhow::Result<Option<PathBuf>> {
-    let pointer = dir.join("latest");
-    let name = match std::fs::read_to_string(&pointer) {
-        Ok(s) => s,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(e).with_context(|| format!("reading {}", pointer.display())),
-    };
-    let name = name.trim();
-    anyhow::ensure!(
-        !name.is_empty() && !name.contains(['/', '\\']) && name != "..",
-        "{} should hold the file name of a profile in that folder, not {name:?}",
-        pointer.display()
-    );
-    Ok(Some(dir.join(name)))
+    crate::profile::store::latest_in_dir(dir)
 }
 
 /// Reads a profile file.
 pub fn load_profile(path: &Path) -> anyhow::Result<Profile> {
-    anyhow::bail!("cannot read {}: profile files are not supported by this build yet", path.display())
+    crate::profile::file::load(path)
 }
 
 /// A loaded profile with its indexes, ready to install.
@@ -96,16 +83,6 @@ pub fn uri_path(uri: &Url) -> Option<PathBuf> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn latest_pointer_names_a_file_in_the_folder() {
-        let dir = tempfile::tempdir().unwrap();
-        assert!(latest(dir.path()).unwrap().is_none());
-        std::fs::write(dir.path().join("latest"), "run-1.ember\n").unwrap();
-        assert_eq!(latest(dir.path()).unwrap(), Some(dir.path().join("run-1.ember")));
-        std::fs::write(dir.path().join("latest"), "../../etc/passwd").unwrap();
-        assert!(latest(dir.path()).is_err());
-    }
 
     #[test]
     fn a_file_written_after_the_recording_started_has_changed() {
