@@ -3,6 +3,7 @@
 pub mod file;
 pub mod formats;
 pub mod model;
+pub mod query;
 pub mod recorder;
 pub mod store;
 
