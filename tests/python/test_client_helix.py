@@ -93,10 +93,12 @@ def test_launch_template_takes_the_file_and_arguments(tmp_path):
     assert t["request"] == "launch"
     assert t["completion"][0]["completion"] == "filename"
     args = expand(t, [str(tmp_path / "." / "app.py"), "--size 10 -v"], tmp_path)
-    assert args == {"program": str(script.resolve()), "args": "--size 10 -v", "cwd": str(tmp_path)}
+    assert args == {"program": str(script.resolve()), "args": "--size 10 -v ", "cwd": str(tmp_path)}
     # an empty prompt takes the default: no arguments
     default = t["completion"][1]["default"]
-    assert expand(t, [str(script), default], tmp_path)["args"] == ""
+    assert expand(t, [str(script), default], tmp_path)["args"].split() == []
+    # a lone number stays a string (Helix would otherwise send the JSON number 10)
+    assert expand(t, [str(script), "10"], tmp_path)["args"] == "10 "
 
 
 def test_attach_template_prompts_for_a_pid_and_sends_a_number():
@@ -119,11 +121,22 @@ def test_expanded_arguments_validate_against_the_schemas(tmp_path):
 
 # -- driving the real adapter with those arguments ----------------------------------------------
 
-def _session_started(dap, response):
+def _session_started(dap, response, pid):
+    """The adapter accepted the arguments and is sampling `pid`: `ember/profile` names it, and a
+    flamegraph URL, when the page is served, is local."""
     assert response["success"], response
     ev = dap.event("ember/profile", timeout=30)
-    assert ev["body"]["url"].startswith("http://127.0.0.1:"), ev
+    assert ev["body"]["pid"] == pid, ev
+    url = ev["body"].get("url")
+    assert url is None or url.startswith("http://127.0.0.1:"), ev
     return ev
+
+
+def _saved_profile(dap):
+    ev = dap.event("ember/profile", timeout=30, where=lambda e: e["body"].get("path"))
+    path = Path(ev["body"]["path"])
+    assert path.is_file() and ev["body"]["samples"] > 0, ev
+    return path
 
 
 def test_launch_template_starts_a_profiling_session(tmp_path):
@@ -132,10 +145,28 @@ def test_launch_template_starts_a_profiling_session(tmp_path):
     args = expand(template(config(), "profile file"), [str(script), "3 alpha beta"], tmp_path)
     dap, response = start_session(ember_bin(), "launch", args, "helix", tmp_path)
     try:
-        _session_started(dap, response)
+        assert response["success"], response
+        pid = dap.event("ember/profile", timeout=30)["body"]["pid"]
+        assert "busy.py" in Path(f"/proc/{pid}/cmdline").read_text(), "the profiled process runs the file"
+        _session_started(dap, response, pid)
         dap.event("terminated", timeout=60)
         out = "".join(e["body"].get("output", "") for e in dap.events if e["event"] == "output")
         assert "args: ['alpha', 'beta']" in out, out
+        assert _saved_profile(dap).parent == tmp_path / ".ember"
+    finally:
+        dap.close()
+
+
+def test_launch_template_with_a_single_numeric_argument(tmp_path):
+    script = tmp_path / "busy.py"
+    script.write_text(SLOW_SCRIPT)
+    args = expand(template(config(), "profile file"), [str(script), "1"], tmp_path)
+    dap, response = start_session(ember_bin(), "launch", args, "helix", tmp_path)
+    try:
+        assert response["success"], response
+        dap.event("terminated", timeout=60)
+        out = "".join(e["body"].get("output", "") for e in dap.events if e["event"] == "output")
+        assert "args: []" in out, out
     finally:
         dap.close()
 
@@ -148,7 +179,7 @@ def test_attach_template_starts_a_profiling_session(tmp_path):
         assert args["processId"] == target.pid
         dap, response = start_session(ember_bin(), "attach", args, "helix", tmp_path)
         try:
-            _session_started(dap, response)
+            _session_started(dap, response, target.pid)
         finally:
             dap.close(terminate=False)
         assert target.poll() is None, "attach leaves the process running after disconnect"

@@ -66,7 +66,8 @@ async function startLanguageClient(context: vscode.ExtensionContext): Promise<vo
   const options: LanguageClientOptions = {
     documentSelector: [{ scheme: "file", language: "python" }],
     synchronize: { configurationSection: "ember" },
-    initializationOptions: vscode.workspace.getConfiguration("ember").get("inline"),
+    // The server reads its keys (threshold, metric, units, diagnostics...) and ignores the rest.
+    initializationOptions: { ember: vscode.workspace.getConfiguration("ember") },
   };
   client = new LanguageClient("ember", "Ember", server, options);
   context.subscriptions.push({ dispose: () => void client?.stop() });
@@ -147,11 +148,11 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   );
   sub(
     vscode.commands.registerCommand("ember.showFlamegraph", async () => {
-      // The server answers with window/showDocument (opened by the client) and/or the URL.
-      const result = client ? await serverCommand("ember.openFlamegraph") : undefined;
-      const url = typeof result === "string" ? result : (result as { url?: unknown } | undefined)?.url;
-      if (typeof url === "string" && /^https?:/.test(url)) await openUrl(url);
-      else if (!client && lastFlamegraphUrl) await openUrl(lastFlamegraphUrl);
+      // The server opens the page itself with window/showDocument {external: true}, which the
+      // language client hands to the browser; without a server, reopen the last session's page.
+      if (client) await serverCommand("ember.openFlamegraph");
+      else if (lastFlamegraphUrl) await openUrl(lastFlamegraphUrl);
+      else void vscode.window.showInformationMessage("Ember: no profile yet. Run \"Ember: Profile Active File\" first.");
     }),
   );
   sub(vscode.commands.registerCommand("ember.toggleInlineTimings", () => serverCommand("ember.toggleInline")));

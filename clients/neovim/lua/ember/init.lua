@@ -186,10 +186,12 @@ local function create_commands()
   local cmd = vim.api.nvim_create_user_command
   cmd('EmberFlamegraph', function()
     if #clients() > 0 then
+      -- The server opens the page with window/showDocument {external = true}, which Neovim
+      -- hands to vim.ui.open; the reply carries the URL too, shown for copying.
       M.server_command('ember.openFlamegraph', {}, function(_, result)
-        local url = type(result) == 'string' and result or (type(result) == 'table' and result.url)
-        if url then
-          M.open_url(url)
+        if type(result) == 'table' and type(result.url) == 'string' then
+          M.last_url = result.url
+          notify('flamegraph: ' .. result.url)
         end
       end)
     elseif M.last_url then
