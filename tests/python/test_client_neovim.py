@@ -111,8 +111,11 @@ def test_nvim_dap_registration_matches_the_documented_shapes(nvim):
         reg.register(dap, ..., ember.on_profile) -- twice: no duplicates
         local cfgs = dap.configurations.python
         local listener = dap.listeners.after['event_ember/profile'].ember
-        listener({}, { url = 'http://127.0.0.1:4321/abc/', path = '/w/.ember/p', samples = 5 })
-        listener({}, { url = 'https://example.com/' })
+        listener({ id = 1 }, { url = vim.NIL, pid = 7, samples = 0 })
+        listener({ id = 1 }, { url = 'http://127.0.0.1:4321/abc/', samples = 5 })
+        listener({ id = 1 }, { url = 'http://127.0.0.1:4321/abc/', path = '/w/.ember/p', samples = 9 })
+        listener({ id = 2 }, { url = 'https://example.com/' })
+        listener({ id = 3 }, { url = 'http://127.0.0.1:4321/def/' })
         local names, types = {}, {}
         for _, c in ipairs(cfgs) do table.insert(names, c.name) end
         return {
@@ -132,7 +135,8 @@ def test_nvim_dap_registration_matches_the_documented_shapes(nvim):
     assert got["launch"]["program"] == "${file}"
     assert got["attach_request"] == "attach"
     assert got["attach_pid_type"] == "function"  # nvim-dap calls it: dap.utils.pick_process
-    assert got["opened"] == ["http://127.0.0.1:4321/abc/"], "only the local flamegraph URL is opened"
+    # once per session, local pages only
+    assert got["opened"] == ["http://127.0.0.1:4321/abc/", "http://127.0.0.1:4321/def/"]
 
 
 def test_open_flamegraph_setting_off_only_remembers_the_url(nvim):
@@ -142,3 +146,59 @@ def test_open_flamegraph_setting_off_only_remembers_the_url(nvim):
     assert nvim.exec_lua("return require('ember').last_url") == "http://127.0.0.1:9/x/"
     nvim.command("EmberFlamegraph")
     assert nvim.exec_lua("return _G.opened") == ["http://127.0.0.1:9/x/"]
+
+
+def wait_for(nvim, lua, timeout=20, what="condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        got = nvim.exec_lua(lua)
+        if got:
+            return got
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}; messages: {nvim.exec_lua('return _G.messages')}")
+
+
+@pytest.fixture
+def profiled_workspace(tmp_path):
+    """A workspace with busy.py and a real profile of it in .ember/, recorded by `ember dap`."""
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'demo'\n")
+    script = tmp_path / "busy.py"
+    script.write_text(SLOW_SCRIPT)
+    dap, response = start_session(ember_bin(), "launch", {"program": str(script), "args": ["2"], "cwd": str(tmp_path)},
+                                  "neovim", tmp_path)
+    try:
+        assert response["success"], response
+        saved = dap.event("ember/profile", timeout=60, where=lambda e: e["body"].get("path"))
+        assert saved["body"]["samples"] > 0
+    finally:
+        dap.close()
+    return tmp_path, script
+
+
+def test_python_buffer_attaches_ember_lsp_with_inlay_hints(nvim, profiled_workspace):
+    root, script = profiled_workspace
+    bin_path = str(ember_bin())
+    nvim.exec_lua("require('ember').setup({ path = ... })", bin_path)
+    nvim.command(f"cd {root}")
+    nvim.command(f"edit {script}")
+    client = wait_for(
+        nvim,
+        "local c = vim.lsp.get_clients({ bufnr = 0, name = 'ember' })[1];"
+        "return c and c.initialized and { root = c.root_dir, cmd = c.config.cmd } or nil",
+        what="ember lsp to attach",
+    )
+    assert client["cmd"] == [bin_path, "lsp"]
+    assert client["root"] == str(root)
+    assert nvim.exec_lua("return vim.lsp.inlay_hint.is_enabled({ bufnr = 0 })") is True
+    hints = wait_for(
+        nvim,
+        "local h = vim.lsp.inlay_hint.get({ bufnr = 0 }); if #h == 0 then return nil end;"
+        "local out = {}; for _, x in ipairs(h) do local l = x.inlay_hint.label;"
+        "if type(l) == 'table' then l = l[1].value end; table.insert(out, {x.inlay_hint.position.line, l}) end; return out",
+        what="Ember's inlay hints",
+    )
+    busy_line = next(i for i, l in enumerate(SLOW_SCRIPT.splitlines()) if "s += i * i" in l)  # 0-based
+    assert any(line == busy_line and "%" in label for line, label in hints), hints
+    # :EmberToggleInline goes to the server, which hides the hints and asks nvim to refresh.
+    nvim.command("EmberToggleInline")
+    wait_for(nvim, "return #vim.lsp.inlay_hint.get({ bufnr = 0 }) == 0", what="hints to be hidden")

@@ -4,11 +4,11 @@ import * as vscode from "vscode";
 import { LanguageClient, LanguageClientOptions, ServerOptions } from "vscode-languageclient/node";
 import { resolveEmber, Resolution } from "./binary";
 import { attachConfiguration, fillEmptyConfiguration, launchFileConfiguration, TYPE } from "./configurations";
-import { parseProfileEvent } from "./profileEvent";
+import { FlamegraphOpener } from "./profileEvent";
 import { listProcesses } from "./processes";
 
 let client: LanguageClient | undefined;
-let lastFlamegraphUrl: string | undefined;
+const flamegraphs = new FlamegraphOpener();
 
 function resolveBinary(): Resolution {
   const configured = vscode.workspace.getConfiguration("ember").get<string>("path");
@@ -107,14 +107,12 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   sub(
     vscode.debug.onDidReceiveDebugSessionCustomEvent(async (e) => {
       if (e.session.type !== TYPE || e.event !== "ember/profile") return;
-      const profile = parseProfileEvent(e.body);
-      if (!profile) return;
-      lastFlamegraphUrl = profile.url;
-      if (vscode.workspace.getConfiguration("ember").get<boolean>("openFlamegraph", true)) {
-        await openUrl(profile.url);
-      }
+      const open = vscode.workspace.getConfiguration("ember").get<boolean>("openFlamegraph", true);
+      const url = flamegraphs.onEvent(e.session.id, e.body, open);
+      if (url) await openUrl(url);
     }),
   );
+  sub(vscode.debug.onDidTerminateDebugSession((s) => flamegraphs.sessionEnded(s.id)));
 
   sub(vscode.commands.registerCommand("ember.pickProcess", pickProcess));
   sub(
@@ -151,7 +149,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
       // The server opens the page itself with window/showDocument {external: true}, which the
       // language client hands to the browser; without a server, reopen the last session's page.
       if (client) await serverCommand("ember.openFlamegraph");
-      else if (lastFlamegraphUrl) await openUrl(lastFlamegraphUrl);
+      else if (flamegraphs.lastUrl) await openUrl(flamegraphs.lastUrl);
       else void vscode.window.showInformationMessage("Ember: no profile yet. Run \"Ember: Profile Active File\" first.");
     }),
   );

@@ -76,11 +76,24 @@ test("binary: Windows uses PATHEXT and ';'", () => {
 test("profile event: local flamegraph URLs only", () => {
   const ok = profileEvent.parseProfileEvent({ url: "http://127.0.0.1:4242/t/abc/", path: "/w/.ember/p.json.gz", samples: 12 });
   assert.deepEqual(ok, { url: "http://127.0.0.1:4242/t/abc/", path: "/w/.ember/p.json.gz", samples: 12 });
-  assert.equal(profileEvent.parseProfileEvent({ url: "https://evil.example/" }), undefined);
-  assert.equal(profileEvent.parseProfileEvent({ url: "file:///etc/passwd" }), undefined);
-  assert.equal(profileEvent.parseProfileEvent({ url: 42 }), undefined);
+  assert.equal(profileEvent.parseProfileEvent({ url: "https://evil.example/" }).url, undefined);
+  assert.equal(profileEvent.parseProfileEvent({ url: "file:///etc/passwd" }).url, undefined);
+  assert.equal(profileEvent.parseProfileEvent({ url: 42 }).url, undefined);
+  assert.equal(profileEvent.parseProfileEvent({ url: null, path: "/p" }).path, "/p");
   assert.equal(profileEvent.parseProfileEvent(null), undefined);
   assert.ok(profileEvent.isLocalFlamegraphUrl("http://localhost:1/"));
+});
+
+test("profile event: the browser opens once per session, on the first event with a URL", () => {
+  const o = new profileEvent.FlamegraphOpener();
+  assert.equal(o.onEvent("s1", { url: null, pid: 5, samples: 0 }, true), undefined, "no page served yet");
+  assert.equal(o.onEvent("s1", { url: "http://127.0.0.1:1/a/" }, true), "http://127.0.0.1:1/a/");
+  assert.equal(o.onEvent("s1", { url: "http://127.0.0.1:1/a/", path: "/w/p" }, true), undefined, "saved: no second tab");
+  assert.equal(o.onEvent("s2", { url: "http://127.0.0.1:1/b/" }, false), undefined, "setting off");
+  assert.equal(o.lastUrl, "http://127.0.0.1:1/b/", "Show Flamegraph can still reopen it");
+  assert.equal(o.onEvent("s3", { url: "https://evil.example/" }, true), undefined);
+  o.sessionEnded("s1");
+  assert.equal(o.onEvent("s1", { url: "http://127.0.0.1:1/c/" }, true), "http://127.0.0.1:1/c/");
 });
 
 test("processes: a running Python process is listed first and flagged", async () => {

@@ -48,8 +48,8 @@ function M.register(dap, bin, on_profile)
   dap.configurations.python = list
   local key = 'event_ember/profile'
   dap.listeners.after[key] = dap.listeners.after[key] or {}
-  dap.listeners.after[key].ember = function(_, body)
-    on_profile(body)
+  dap.listeners.after[key].ember = function(session, body)
+    on_profile(body, session and session.id)
   end
 end
 

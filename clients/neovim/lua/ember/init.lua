@@ -50,16 +50,21 @@ function M.open_url(url)
   return true
 end
 
---- The `ember/profile` DAP event: {url, path, samples}.
-function M.on_profile(body)
+M.opened_sessions = {}
+
+--- The `ember/profile` DAP event: {url, path, samples}. The browser opens on the first event
+--- of a session that carries a URL; the adapter reports the profile again when it is saved.
+function M.on_profile(body, session_id)
   if type(body) ~= 'table' or not is_local_url(body.url) then
     return
   end
-  if M.config.open_flamegraph then
-    M.open_url(body.url)
-  else
-    M.last_url = body.url
+  M.last_url = body.url
+  local key = session_id or 'default'
+  if not M.config.open_flamegraph then
     notify(('profiling: flamegraph at %s'):format(body.url))
+  elseif not M.opened_sessions[key] then
+    M.opened_sessions[key] = true
+    M.open_url(body.url)
   end
 end
 
