@@ -49,6 +49,16 @@ pub fn adapter_configuration(config: &Value) -> Result<Value, String> {
     Ok(Value::Object(out))
 }
 
+/// How `ember dap` is started for a scenario's JSON configuration: its arguments, the request
+/// and the configuration sent with it.
+pub fn adapter_invocation(scenario_config: &str) -> Result<(Vec<String>, Request, Value), String> {
+    let value: Value =
+        serde_json::from_str(scenario_config).map_err(|e| format!("invalid Ember debug configuration: {e}"))?;
+    let configuration = adapter_configuration(&value)?;
+    let request = request_kind(&configuration)?;
+    Ok((vec!["dap".to_string()], request, configuration))
+}
+
 /// Zed's "new session" form, launch tab: program, arguments, folder, environment.
 pub fn launch_configuration(program: &str, args: &[String], cwd: Option<&str>, env: &[(String, String)]) -> Value {
     let mut c = json!({ "request": "launch", "program": program, "args": args });

@@ -33,16 +33,14 @@ impl zed::Extension for Ember {
         user_provided_debug_adapter_path: Option<String>,
         worktree: &Worktree,
     ) -> Result<DebugAdapterBinary, String> {
-        let value: serde_json::Value =
-            serde_json::from_str(&task.config).map_err(|e| format!("invalid Ember debug configuration: {e}"))?;
-        let configuration = config::adapter_configuration(&value)?;
-        let request = match config::request_kind(&configuration)? {
+        let (arguments, request, configuration) = config::adapter_invocation(&task.config)?;
+        let request = match request {
             config::Request::Launch => StartDebuggingRequestArgumentsRequest::Launch,
             config::Request::Attach => StartDebuggingRequestArgumentsRequest::Attach,
         };
         Ok(DebugAdapterBinary {
             command: Some(config::binary(user_provided_debug_adapter_path, worktree.which("ember"))?),
-            arguments: vec!["dap".into()],
+            arguments,
             envs: worktree.shell_env(),
             cwd: Some(worktree.root_path()),
             connection: None, // stdio
