@@ -4,6 +4,7 @@ the nvim-dap part is checked against the adapter/configuration/listener table sh
 documents (`:h dap-adapter`, `:h dap-configuration`, `:h dap-extensions`), and the launch
 arguments it would send are driven into the real `ember dap`."""
 import os
+import subprocess
 import shutil
 import sys
 import time
@@ -202,3 +203,38 @@ def test_python_buffer_attaches_ember_lsp_with_inlay_hints(nvim, profiled_worksp
     # :EmberToggleInline goes to the server, which hides the hints and asks nvim to refresh.
     nvim.command("EmberToggleInline")
     wait_for(nvim, "return #vim.lsp.inlay_hint.get({ bufnr = 0 }) == 0", what="hints to be hidden")
+
+
+def test_nvim_dap_configurations_run_in_ember_dap(nvim, tmp_path):
+    """The plugin's configurations, with what nvim-dap substitutes (`${file}`; processId from
+    pick_process, a number), are accepted by the real `ember dap`."""
+    configs = nvim.exec_lua(
+        "local out = {}; for _, c in ipairs(require('ember.dap').configurations()) do "
+        "local t = {}; for k, v in pairs(c) do if type(v) ~= 'function' then t[k] = v end end; "
+        "table.insert(out, t) end; return out"
+    )
+    launch = next(c for c in configs if c["request"] == "launch")
+    attach = next(c for c in configs if c["request"] == "attach")
+    script = tmp_path / "busy.py"
+    script.write_text(SLOW_SCRIPT)
+    launch = {**launch, "program": launch["program"].replace("${file}", str(script)), "args": ["1", "nvim"]}
+    dap, response = start_session(ember_bin(), "launch", launch, "neovim", tmp_path)
+    try:
+        assert response["success"], response
+        dap.event("terminated", timeout=60)
+        out = "".join(e["body"].get("output", "") for e in dap.events if e["event"] == "output")
+        assert "args: ['nvim']" in out, out
+    finally:
+        dap.close()
+    target = subprocess.Popen([sys.executable, "-c", SLOW_SCRIPT, "60"], cwd=tmp_path)
+    try:
+        time.sleep(0.5)
+        dap, response = start_session(ember_bin(), "attach", {**attach, "processId": target.pid}, "neovim", tmp_path)
+        try:
+            assert response["success"], response
+            assert dap.event("ember/profile", timeout=30)["body"]["pid"] == target.pid
+        finally:
+            dap.close(terminate=False)
+    finally:
+        target.kill()
+        target.wait()
