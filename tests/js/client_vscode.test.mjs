@@ -71,9 +71,13 @@ test("every declared command has a handler and every handler is declared", () =>
 test("every setting the code reads is declared, with the documented defaults", () => {
   const src = readFileSync(join(ext, "src", "extension.ts"), "utf8");
   const read = [...src.matchAll(/getConfiguration\("ember"\)\.get(?:<[^>]+>)?\(\s*"([^"]+)"/g)].map((m) => `ember.${m[1]}`);
+  const forwarded = JSON.parse(src.match(/for \(const key of (\[[^\]]*\])\) out\[key\]/)[1]);
   const props = pkg().contributes.configuration.properties;
-  assert.ok(read.length >= 3);
-  for (const key of read) assert.ok(props[key], `${key} is declared`);
+  assert.ok(read.length >= 2 && forwarded.length >= 3);
+  for (const key of [...read, ...forwarded.map((k) => `ember.${k}`)]) assert.ok(props[key], `${key} is declared`);
+  // Every setting forwarded to `ember lsp` is one the server reads (adapter/src/lsp/settings.rs).
+  const server = readFileSync(join(repo, "adapter", "src", "lsp", "settings.rs"), "utf8");
+  for (const key of forwarded) assert.match(server, new RegExp(`"${key}"\\s*(\\||=>)`), `ember lsp reads ${key}`);
   assert.equal(props["ember.openFlamegraph"].default, true);
   assert.equal(props["ember.path"].type, "string");
 });

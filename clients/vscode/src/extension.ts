@@ -56,6 +56,14 @@ class EmberConfigurationProvider implements vscode.DebugConfigurationProvider {
   }
 }
 
+/** The settings `ember lsp` reads (the same keys it gets through workspace/configuration). */
+function inlineSettings(): Record<string, unknown> {
+  const cfg = vscode.workspace.getConfiguration("ember");
+  const out: Record<string, unknown> = {};
+  for (const key of ["threshold", "metric", "units", "diagnostics", "diagnosticsCount"]) out[key] = cfg.get(key);
+  return out;
+}
+
 async function startLanguageClient(context: vscode.ExtensionContext): Promise<void> {
   const found = resolveBinary();
   if (!found.ok) {
@@ -66,8 +74,7 @@ async function startLanguageClient(context: vscode.ExtensionContext): Promise<vo
   const options: LanguageClientOptions = {
     documentSelector: [{ scheme: "file", language: "python" }],
     synchronize: { configurationSection: "ember" },
-    // The server reads its keys (threshold, metric, units, diagnostics...) and ignores the rest.
-    initializationOptions: { ember: vscode.workspace.getConfiguration("ember") },
+    initializationOptions: { ember: inlineSettings() },
   };
   client = new LanguageClient("ember", "Ember", server, options);
   context.subscriptions.push({ dispose: () => void client?.stop() });
