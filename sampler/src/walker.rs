@@ -25,7 +25,9 @@ const MAX_THREADS: usize = 4096;
 /// Attempts per sample; the first sample of a thread spends up to two learning its addresses.
 const RETRIES: usize = 5;
 /// Extra bytes read past last sample's chunk top, so a slightly deeper stack needs no re-read.
-const CHUNK_SLACK: usize = 2048;
+const CHUNK_SLACK: usize = 512;
+/// The top of the used chunk, read first because that is where frames come and go.
+const VOLATILE: usize = 1024;
 
 /// Addresses are already well mixed; a multiply is all the hashing they need.
 #[derive(Default)]
@@ -99,6 +101,7 @@ pub struct ProcessWalker {
     regions: Vec<(u64, usize)>,
     raw: Vec<RawFrame>,
     extra: Vec<u8>,
+    chunk_buf: Vec<u8>,
     pthread_tid_offset: Option<usize>,
 }
 
@@ -131,6 +134,7 @@ impl ProcessWalker {
             regions: Vec::with_capacity(64),
             raw: Vec::with_capacity(256),
             extra: Vec::with_capacity(128),
+            chunk_buf: Vec::with_capacity(32 * 1024),
             pthread_tid_offset: None,
         })
     }
@@ -239,15 +243,18 @@ impl ProcessWalker {
         slot.last_pass = pass;
         let tid = slot.tid;
         let time_ns = now();
-        let running = match slot.stat.as_mut().map(|s| s.running()) {
-            Some(Some(r)) => r,
-            Some(None) => {
-                slot.stat = None; // thread gone; the tstate will vanish from the list soon
-                false
-            }
-            None => true,
-        };
         let gil = gil_holder == tstate;
+        // A thread holding the GIL is executing bytecode (blocking calls release the GIL), so
+        // it counts as running without asking the kernel; that saves a /proc read per sample.
+        let running = gil
+            || match slot.stat.as_mut().map(|s| s.running()) {
+                Some(Some(r)) => r,
+                Some(None) => {
+                    slot.stat = None; // thread gone; its tstate leaves the list soon
+                    false
+                }
+                None => true,
+            };
         let keep = (opts.idle || running) && (!opts.gil_only || gil);
         if !keep {
             // Still need `next`: one small read.
@@ -344,14 +351,21 @@ impl ProcessWalker {
         }
     }
 
-    /// 3.11+: thread state + used part of the current stack chunk + thread state, one call.
+    /// 3.11+: one call reads, in this order: the thread state; the current-frame pointer (via
+    /// the C frame, 3.11/3.12); the top of the used chunk (where frames come and go); the
+    /// thread state again; then the bottom of the chunk (frames that change only when the stack
+    /// unwinds that far). Copying the volatile part right after its pointer and checking the
+    /// top right after keeps the window in which a frame can be popped and replaced tiny.
     fn read_interp_stack(&mut self, tstate: u64, next: &mut u64) -> Result<bool, Error> {
         let l = self.layout;
         let Frames::Interp(fl) = l.frames else { unreachable!() };
         let chunk_off = l.tstate_datastack_chunk.unwrap();
         let slot = self.threads.get(&tstate).unwrap();
-        let (cframe_guess, chunk_guess, chunk_len) = (slot.cframe, slot.chunk, slot.chunk_len);
+        let (cframe_guess, chunk, chunk_len) = (slot.cframe, slot.chunk, slot.chunk_len);
         let ts_len = l.tstate_read;
+        let ts2_len = chunk_off + 16;
+        let split = if chunk_len > VOLATILE { chunk + ((chunk_len - VOLATILE) as u64 & !63) } else { chunk };
+        let (lo_len, hi_len) = if chunk != 0 { ((split - chunk) as usize, chunk_len - (split - chunk) as usize) } else { (0, 0) };
 
         self.regions.clear();
         self.regions.push((tstate, ts_len));
@@ -362,13 +376,13 @@ impl ProcessWalker {
         if let Some(a) = cf_field {
             self.regions.push((a, 8));
         }
-        let chunk_read = if chunk_guess != 0 { chunk_len } else { 0 };
-        if chunk_read > 0 {
-            self.regions.push((chunk_guess, chunk_read));
+        if hi_len > 0 {
+            self.regions.push((split, hi_len));
         }
-        // Thread state again (up to datastack_top), after the chunk: it tells what moved.
-        let ts2_len = chunk_off + 16;
         self.regions.push((tstate, ts2_len));
+        if lo_len > 0 {
+            self.regions.push((chunk, lo_len));
+        }
         if !self.mem.read_many(&self.regions, &mut self.buf)? {
             // A guess pointed at memory that is gone: forget the guesses.
             let slot = self.threads.get_mut(&tstate).unwrap();
@@ -377,15 +391,23 @@ impl ProcessWalker {
             self.mem.read_u64(tstate)?; // errors if the thread state itself is gone
             return Ok(false);
         }
-        let ts = &self.buf[..ts_len];
-        *next = ts.u64_at(l.tstate_next);
-        let chunk = ts.u64_at(chunk_off);
-        let top = ts.u64_at(chunk_off + 8);
         let mut off = ts_len;
+        let (real_chunk, top, current_direct, cf) = {
+            let ts = &self.buf[..ts_len];
+            *next = ts.u64_at(l.tstate_next);
+            let cf = match l.tstate_current_frame {
+                CurrentFrame::ViaCFrame { cframe, .. } => ts.u64_at(cframe),
+                CurrentFrame::Direct(_) => 0,
+            };
+            let cur = match l.tstate_current_frame {
+                CurrentFrame::Direct(o) => ts.u64_at(o),
+                CurrentFrame::ViaCFrame { .. } => 0,
+            };
+            (ts.u64_at(chunk_off), ts.u64_at(chunk_off + 8), cur, cf)
+        };
         let current = match l.tstate_current_frame {
-            CurrentFrame::Direct(o) => ts.u64_at(o),
-            CurrentFrame::ViaCFrame { cframe, .. } => {
-                let cf = ts.u64_at(cframe);
+            CurrentFrame::Direct(_) => current_direct,
+            CurrentFrame::ViaCFrame { .. } => {
                 if cf_field.is_some() {
                     off += 8;
                 }
@@ -400,32 +422,37 @@ impl ProcessWalker {
                 self.buf.u64_at(ts_len)
             }
         };
-        let chunk_at = off;
-        off += chunk_read;
+        let hi_at = off;
+        off += hi_len;
         let top2 = self.buf.u64_at(off + chunk_off + 8);
         let chunk2 = self.buf.u64_at(off + chunk_off);
+        let lo_at = off + ts2_len;
 
-        let used = top.saturating_sub(chunk) as usize;
+        let used = top.saturating_sub(real_chunk) as usize;
         let want = (used + CHUNK_SLACK).min(1 << 20);
         {
             let slot = self.threads.get_mut(&tstate).unwrap();
-            if chunk != slot.chunk || used > chunk_read || chunk2 != chunk {
+            if real_chunk != chunk || used > chunk_len || chunk2 != real_chunk {
                 // Guess was off: remember the right chunk and size and read again.
-                slot.chunk = chunk;
-                slot.chunk_len = want;
-                if chunk != 0 && used > 0 {
+                slot.chunk = real_chunk;
+                slot.chunk_len = if real_chunk == chunk { want.max(chunk_len) } else { want };
+                if real_chunk != 0 && used > 0 {
                     return Ok(false);
                 }
-            } else if want < slot.chunk_len / 2 {
-                slot.chunk_len = want;
             }
+            // The length only grows (a high-water mark): shrinking it when the stack is
+            // shallow makes the next deep sample miss and re-read.
         }
         if current == 0 {
             return Ok(true);
         }
-        // Walk. Frames in [chunk, top2) are parsed from the snapshot; a frame at or above
-        // the final top was popped while we read: the snapshot is torn.
-        let chunk_data: &[u8] = &self.buf[chunk_at..chunk_at + chunk_read];
+        // The chunk, contiguous again.
+        self.chunk_buf.clear();
+        self.chunk_buf.extend_from_slice(&self.buf[lo_at..lo_at + lo_len]);
+        self.chunk_buf.extend_from_slice(&self.buf[hi_at..hi_at + hi_len]);
+        let chunk_read = self.chunk_buf.len();
+        // Walk. A frame at or above the top read after the volatile part was popped while we
+        // read: the snapshot is torn. Frames in one chunk sit below their callees.
         let mut frame = current;
         let mut prev_in_chunk = u64::MAX;
         let mut depth = 0;
@@ -434,14 +461,14 @@ impl ProcessWalker {
             if depth > MAX_DEPTH || frame & 7 != 0 {
                 return Ok(false);
             }
-            let in_chunk = frame >= chunk && frame + fl.size as u64 <= chunk + chunk_read as u64 && chunk_read > 0;
+            let in_chunk = chunk_read > 0 && frame >= chunk && frame + fl.size as u64 <= chunk + chunk_read as u64;
             let fb: &[u8] = if in_chunk {
                 if frame + fl.size as u64 > top2 || frame >= prev_in_chunk {
                     return Ok(false);
                 }
                 prev_in_chunk = frame;
                 let o = (frame - chunk) as usize;
-                &chunk_data[o..o + fl.size]
+                &self.chunk_buf[o..o + fl.size]
             } else {
                 self.extra.resize(fl.size, 0);
                 if self.mem.read(frame, &mut self.extra).is_err() {
@@ -457,11 +484,14 @@ impl ProcessWalker {
             if owner < fl.first_non_python_owner {
                 let code = fb.u64_at(fl.code) & fl.code_mask;
                 let instr = fb.u64_at(fl.instr);
-                let adaptive = code + l.code_adaptive.unwrap() as u64;
-                let pos = if instr == 0 { -1 } else { (instr as i64 - adaptive as i64) / 2 };
                 if code == 0 {
+                    if previous == 0 {
+                        break; // 3.15's sentinel base frame
+                    }
                     return Ok(false);
                 }
+                let adaptive = code + l.code_adaptive.unwrap() as u64;
+                let pos = if instr == 0 { -1 } else { (instr as i64 - adaptive as i64) / 2 };
                 self.raw.push(RawFrame { code, pos });
             }
             frame = previous;

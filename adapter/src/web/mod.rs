@@ -44,3 +44,10 @@ impl WebServer {
         anyhow::bail!("the web server is not built yet")
     }
 }
+
+/// Opens `url` in the user's browser (xdg-open), without waiting for it.
+pub fn open_browser(url: &str) {
+    if let Err(e) = std::process::Command::new("xdg-open").arg(url).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null()).spawn() {
+        eprintln!("ember: could not open a browser ({e}); open {url} yourself");
+    }
+}
