@@ -238,3 +238,4 @@ def test_nvim_dap_configurations_run_in_ember_dap(nvim, tmp_path):
     finally:
         target.kill()
         target.wait()
+
