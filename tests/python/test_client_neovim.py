@@ -4,6 +4,7 @@ the nvim-dap part is checked against the adapter/configuration/listener table sh
 documents (`:h dap-adapter`, `:h dap-configuration`, `:h dap-extensions`), and the launch
 arguments it would send are driven into the real `ember dap`."""
 import os
+import re
 import subprocess
 import shutil
 import sys
@@ -200,6 +201,10 @@ def test_python_buffer_attaches_ember_lsp_with_inlay_hints(nvim, profiled_worksp
     )
     busy_line = next(i for i, l in enumerate(SLOW_SCRIPT.splitlines()) if "s += i * i" in l)  # 0-based
     assert any(line == busy_line and "%" in label for line, label in hints), hints
+    # The server had nothing to complain about (e.g. settings sent as [] instead of {}).
+    complaints = [m for m in nvim.exec_lua("return _G.messages") if m["level"] >= 3]
+    assert not complaints, complaints
+    assert "LSP[ember]" not in nvim.command_output("messages")
     # :EmberToggleInline goes to the server, which hides the hints and asks nvim to refresh.
     nvim.command("EmberToggleInline")
     wait_for(nvim, "return #vim.lsp.inlay_hint.get({ bufnr = 0 }) == 0", what="hints to be hidden")
@@ -239,3 +244,17 @@ def test_nvim_dap_configurations_run_in_ember_dap(nvim, tmp_path):
         target.kill()
         target.wait()
 
+def test_timings_are_on_the_screen(profiled_workspace):
+    """What a user sees: nvim in a terminal (emulated by pyte) shows Ember's timing at the end
+    of the hot line."""
+    pytest.importorskip("pyte", reason="pip install -r tests/requirements.txt")
+    sys.path.insert(0, str(PLUGIN / "screenshot"))
+    from capture import capture
+
+    root, script = profiled_workspace
+    hot = "s += i * i"
+    screen = capture(nvim_path(), ember_bin(), root, script,
+                     until=lambda lines: any(hot in l and "%" in l for l in lines))
+    line = next(l for l in screen.display if hot in l)
+    after = line.split(hot, 1)[1]
+    assert re.search(r"\d+(\.\d+)?% +\d", after), line

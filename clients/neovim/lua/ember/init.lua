@@ -99,13 +99,18 @@ function M.server_command(command, arguments, done)
   return true
 end
 
+-- An empty Lua table is sent as a JSON array; the server expects objects.
+local function object(t)
+  return next(t) == nil and vim.empty_dict() or t
+end
+
 local function lsp_config()
   return {
     cmd = { M.bin, 'lsp' },
     filetypes = M.config.filetypes,
     root_markers = M.config.root_markers,
-    init_options = M.config.init_options,
-    settings = { ember = M.config.settings },
+    init_options = object(M.config.init_options),
+    settings = { ember = object(M.config.settings) },
   }
 end
 
