@@ -11,6 +11,7 @@ import sys
 import tempfile
 import termios
 import time
+from collections import Counter
 from html import escape
 from pathlib import Path
 
@@ -20,7 +21,7 @@ PLUGIN = Path(__file__).resolve().parents[1]
 
 INIT = """
 vim.opt.rtp:prepend({plugin!r})
-vim.o.termguicolors = false
+vim.o.termguicolors = true
 vim.o.number = true
 vim.o.laststatus = 2
 vim.o.shortmess = vim.o.shortmess .. 'I'
@@ -86,9 +87,11 @@ def color(c, default):
 
 def to_svg(screen, char_w=8.4, line_h=17):
     w, h = screen.columns * char_w, screen.lines * line_h
+    cells = [screen.buffer[y][x] for y in range(screen.lines) for x in range(screen.columns)]
+    canvas = color(Counter(c.bg for c in cells if not c.reverse).most_common(1)[0][0], "#1e1e1e")
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{w:.0f}" height="{h + 8:.0f}" '
            f'font-family="DejaVu Sans Mono, Menlo, monospace" font-size="14">',
-           f'<rect width="100%" height="100%" fill="#1e1e1e"/>']
+           f'<rect width="100%" height="100%" fill="{canvas}"/>']
     for y in range(screen.lines):
         row = screen.buffer[y]
         x = 0
@@ -101,8 +104,8 @@ def to_svg(screen, char_w=8.4, line_h=17):
                     (ch.fg, ch.bg, ch.reverse, ch.bold):
                 run.append(row[x2].data)
                 x2 += 1
-            bgc = color(bg, "#1e1e1e")
-            if bgc != "#1e1e1e":
+            bgc = color(bg, canvas)
+            if bgc != canvas:
                 out.append(f'<rect x="{x * char_w:.1f}" y="{y * line_h + 4}" width="{(x2 - x) * char_w:.1f}" '
                            f'height="{line_h}" fill="{bgc}"/>')
             text = "".join(run)
