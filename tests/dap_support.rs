@@ -174,6 +174,19 @@ impl Dap {
         }
     }
 
+    /// The next reverse request `command` from the adapter.
+    pub fn wait_request(&mut self, command: &str) -> Value {
+        let deadline = Instant::now() + TIMEOUT;
+        loop {
+            if let Some(r) = self.seen.iter().find(|m| m["type"] == "request" && m["command"] == command) {
+                return r.clone();
+            }
+            if self.next(deadline).is_none() {
+                panic!("no {command} request within {TIMEOUT:?}; seen: {:#?}", self.seen);
+            }
+        }
+    }
+
     /// Reads until the adapter closes the stream (or the timeout), returning what came.
     pub fn drain(&mut self, timeout: Duration) {
         let deadline = Instant::now() + timeout;
@@ -246,11 +259,15 @@ pub fn dead_pid() -> u32 {
     pid
 }
 
-/// A Python interpreter for live tests: EMBER_TEST_PYTHON, else python3 on PATH.
-/// Resolved through the interpreter itself, so a pyenv shim gives the real binary.
+/// A Python interpreter for live tests: EMBER_TEST_PYTHON, else Debian's /usr/bin/python3
+/// (libpython linked in), else python3 on PATH resolved through the interpreter itself, so a
+/// pyenv shim gives the real binary.
 pub fn python() -> String {
     if let Ok(p) = std::env::var("EMBER_TEST_PYTHON") {
         return p;
+    }
+    if std::path::Path::new("/usr/bin/python3").exists() {
+        return "/usr/bin/python3".into();
     }
     let out = Command::new("python3")
         .args(["-c", "import sys; print(sys.executable)"])

@@ -20,14 +20,15 @@ use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 
+/// A snapshot read that took longer than this was preempted between its copies; retry.
+const MAX_READ_TIME: std::time::Duration = std::time::Duration::from_micros(40);
+const PER_REGION: std::time::Duration = std::time::Duration::from_micros(3);
 const MAX_DEPTH: usize = 10_000;
 const MAX_THREADS: usize = 4096;
 /// Attempts per sample; the first sample of a thread spends up to two learning its addresses.
-const RETRIES: usize = 5;
+const RETRIES: usize = 8;
 /// Extra bytes read past last sample's chunk top, so a slightly deeper stack needs no re-read.
 const CHUNK_SLACK: usize = 512;
-/// The top of the used chunk, read first because that is where frames come and go.
-const VOLATILE: usize = 1024;
 
 /// Addresses are already well mixed; a multiply is all the hashing they need.
 #[derive(Default)]
@@ -65,6 +66,9 @@ struct ThreadSlot {
     chunk: u64,
     chunk_len: usize,
     chain: Vec<u64>,
+    /// ≤3.10: the thread's bottom frame object, and how often a walk ended elsewhere.
+    root: u64,
+    root_misses: u32,
     last_pass: u64,
 }
 
@@ -101,7 +105,6 @@ pub struct ProcessWalker {
     regions: Vec<(u64, usize)>,
     raw: Vec<RawFrame>,
     extra: Vec<u8>,
-    chunk_buf: Vec<u8>,
     pthread_tid_offset: Option<usize>,
 }
 
@@ -134,7 +137,6 @@ impl ProcessWalker {
             regions: Vec::with_capacity(64),
             raw: Vec::with_capacity(256),
             extra: Vec::with_capacity(128),
-            chunk_buf: Vec::with_capacity(32 * 1024),
             pthread_tid_offset: None,
         })
     }
@@ -317,6 +319,8 @@ impl ProcessWalker {
             chunk: 0,
             chunk_len: 0,
             chain: Vec::new(),
+            root: 0,
+            root_misses: 0,
             last_pass: self.pass,
         })
     }
@@ -351,11 +355,12 @@ impl ProcessWalker {
         }
     }
 
-    /// 3.11+: one call reads, in this order: the thread state; the current-frame pointer (via
-    /// the C frame, 3.11/3.12); the top of the used chunk (where frames come and go); the
-    /// thread state again; then the bottom of the chunk (frames that change only when the stack
-    /// unwinds that far). Copying the volatile part right after its pointer and checking the
-    /// top right after keeps the window in which a frame can be popped and replaced tiny.
+    /// 3.11+: one call reads the thread state (current frame, datastack top), the current
+    /// frame pointer via the C frame (3.11/3.12), the used part of the stack chunk as ONE
+    /// contiguous copy (a ~2 KiB memcpy, far faster than the target can rewrite frames), then
+    /// the thread state and C frame again. The copy is accepted only if the current frame and
+    /// the top are the same before and after it; otherwise the target moved between our copies
+    /// (each iovec costs ~1 µs, ~25 Python calls) and we retry.
     fn read_interp_stack(&mut self, tstate: u64, next: &mut u64) -> Result<bool, Error> {
         let l = self.layout;
         let Frames::Interp(fl) = l.frames else { unreachable!() };
@@ -363,25 +368,28 @@ impl ProcessWalker {
         let slot = self.threads.get(&tstate).unwrap();
         let (cframe_guess, chunk, chunk_len) = (slot.cframe, slot.chunk, slot.chunk_len);
         let ts_len = l.tstate_read;
-        let ts2_len = chunk_off + 16;
-        let split = if chunk_len > VOLATILE { chunk + ((chunk_len - VOLATILE) as u64 & !63) } else { chunk };
-        let (lo_len, hi_len) = if chunk != 0 { ((split - chunk) as usize, chunk_len - (split - chunk) as usize) } else { (0, 0) };
-
-        self.regions.clear();
-        self.regions.push((tstate, ts_len));
+        // The second thread-state read stops after datastack_top (and covers current_frame).
+        let ts2_len = match l.tstate_current_frame {
+            CurrentFrame::Direct(o) => (o + 8).max(chunk_off + 16),
+            CurrentFrame::ViaCFrame { .. } => chunk_off + 16,
+        };
         let cf_field = match l.tstate_current_frame {
             CurrentFrame::ViaCFrame { current_frame, .. } if cframe_guess != 0 => Some(cframe_guess + current_frame as u64),
             _ => None,
         };
+        let chunk_read = if chunk != 0 { chunk_len } else { 0 };
+
+        self.regions.clear();
+        self.regions.push((tstate, ts_len));
         if let Some(a) = cf_field {
             self.regions.push((a, 8));
         }
-        if hi_len > 0 {
-            self.regions.push((split, hi_len));
+        if chunk_read > 0 {
+            self.regions.push((chunk, chunk_read));
         }
         self.regions.push((tstate, ts2_len));
-        if lo_len > 0 {
-            self.regions.push((chunk, lo_len));
+        if let Some(a) = cf_field {
+            self.regions.push((a, 8));
         }
         if !self.mem.read_many(&self.regions, &mut self.buf)? {
             // A guess pointed at memory that is gone: forget the guesses.
@@ -391,27 +399,19 @@ impl ProcessWalker {
             self.mem.read_u64(tstate)?; // errors if the thread state itself is gone
             return Ok(false);
         }
-        let mut off = ts_len;
-        let (real_chunk, top, current_direct, cf) = {
-            let ts = &self.buf[..ts_len];
-            *next = ts.u64_at(l.tstate_next);
-            let cf = match l.tstate_current_frame {
-                CurrentFrame::ViaCFrame { cframe, .. } => ts.u64_at(cframe),
-                CurrentFrame::Direct(_) => 0,
-            };
-            let cur = match l.tstate_current_frame {
-                CurrentFrame::Direct(o) => ts.u64_at(o),
-                CurrentFrame::ViaCFrame { .. } => 0,
-            };
-            (ts.u64_at(chunk_off), ts.u64_at(chunk_off + 8), cur, cf)
-        };
-        let current = match l.tstate_current_frame {
-            CurrentFrame::Direct(_) => current_direct,
-            CurrentFrame::ViaCFrame { .. } => {
-                if cf_field.is_some() {
-                    off += 8;
-                }
-                if cf_field.is_none() || cf != cframe_guess {
+        // Layout of self.buf: ts | cf? | chunk | ts2 | cf2?
+        let cf_len = if cf_field.is_some() { 8 } else { 0 };
+        let chunk_at = ts_len + cf_len;
+        let ts2_at = chunk_at + chunk_read;
+        let buf = &self.buf;
+        *next = buf.u64_at(l.tstate_next);
+        let real_chunk = buf.u64_at(chunk_off);
+        let top = buf.u64_at(chunk_off + 8);
+        let (current, current2) = match l.tstate_current_frame {
+            CurrentFrame::Direct(o) => (buf.u64_at(o), buf.u64_at(ts2_at + o)),
+            CurrentFrame::ViaCFrame { cframe, .. } => {
+                let cf = buf.u64_at(cframe);
+                if cf_field.is_none() || cf != cframe_guess || buf.u64_at(ts2_at + cframe) != cf {
                     // The C-level frame moved (or first sample): remember it and read again.
                     self.threads.get_mut(&tstate).unwrap().cframe = cf;
                     if cf == 0 {
@@ -419,40 +419,33 @@ impl ProcessWalker {
                     }
                     return Ok(false);
                 }
-                self.buf.u64_at(ts_len)
+                (buf.u64_at(ts_len), buf.u64_at(ts2_at + ts2_len))
             }
         };
-        let hi_at = off;
-        off += hi_len;
-        let top2 = self.buf.u64_at(off + chunk_off + 8);
-        let chunk2 = self.buf.u64_at(off + chunk_off);
-        let lo_at = off + ts2_len;
+        let top2 = buf.u64_at(ts2_at + chunk_off + 8);
+        let chunk2 = buf.u64_at(ts2_at + chunk_off);
 
         let used = top.saturating_sub(real_chunk) as usize;
-        let want = (used + CHUNK_SLACK).min(1 << 20);
         {
             let slot = self.threads.get_mut(&tstate).unwrap();
-            if real_chunk != chunk || used > chunk_len || chunk2 != real_chunk {
-                // Guess was off: remember the right chunk and size and read again.
-                slot.chunk = real_chunk;
+            if real_chunk != chunk || used > chunk_read || chunk2 != real_chunk {
+                // Guess was off: remember the chunk, read at least as much as ever seen used.
+                let want = used + CHUNK_SLACK;
                 slot.chunk_len = if real_chunk == chunk { want.max(chunk_len) } else { want };
+                slot.chunk = real_chunk;
                 if real_chunk != 0 && used > 0 {
                     return Ok(false);
                 }
             }
-            // The length only grows (a high-water mark): shrinking it when the stack is
-            // shallow makes the next deep sample miss and re-read.
+        }
+        if current != current2 || top != top2 {
+            return Ok(false); // the target pushed or popped between our copies
         }
         if current == 0 {
             return Ok(true);
         }
-        // The chunk, contiguous again.
-        self.chunk_buf.clear();
-        self.chunk_buf.extend_from_slice(&self.buf[lo_at..lo_at + lo_len]);
-        self.chunk_buf.extend_from_slice(&self.buf[hi_at..hi_at + hi_len]);
-        let chunk_read = self.chunk_buf.len();
-        // Walk. A frame at or above the top read after the volatile part was popped while we
-        // read: the snapshot is torn. Frames in one chunk sit below their callees.
+        let chunk_data = &self.buf[chunk_at..chunk_at + chunk_read];
+        // Walk; frames in one chunk sit below their callees and below the top.
         let mut frame = current;
         let mut prev_in_chunk = u64::MAX;
         let mut depth = 0;
@@ -463,12 +456,12 @@ impl ProcessWalker {
             }
             let in_chunk = chunk_read > 0 && frame >= chunk && frame + fl.size as u64 <= chunk + chunk_read as u64;
             let fb: &[u8] = if in_chunk {
-                if frame + fl.size as u64 > top2 || frame >= prev_in_chunk {
+                if frame + fl.size as u64 > top || frame >= prev_in_chunk {
                     return Ok(false);
                 }
                 prev_in_chunk = frame;
                 let o = (frame - chunk) as usize;
-                &self.chunk_buf[o..o + fl.size]
+                &chunk_data[o..o + fl.size]
             } else {
                 self.extra.resize(fl.size, 0);
                 if self.mem.read(frame, &mut self.extra).is_err() {
@@ -512,7 +505,13 @@ impl ProcessWalker {
             self.regions.push((f, fl.size));
         }
         self.regions.push((tstate, frame_off + 8));
-        if !self.mem.read_many(&self.regions, &mut self.buf)? {
+        let t0 = std::time::Instant::now();
+        let whole = self.mem.read_many(&self.regions, &mut self.buf)?;
+        if t0.elapsed() > MAX_READ_TIME + PER_REGION * self.regions.len() as u32 {
+            self.threads.get_mut(&tstate).unwrap().chain = chain;
+            return Ok(false);
+        }
+        if !whole {
             // A guessed frame was freed: read the thread state alone, follow from scratch.
             chain.clear();
             self.buf.resize(l.tstate_read + frame_off + 8, 0);
@@ -557,7 +556,26 @@ impl ProcessWalker {
         if ok && followed && self.mem.read_u64(tstate + frame_off as u64)? != first {
             ok = false;
         }
-        self.threads.get_mut(&tstate).unwrap().chain = new_chain;
+        // A thread's bottom frame lives as long as the thread: a walk that ends on another
+        // frame followed a stale f_back (a freed frame) and is torn. A new bottom that
+        // persists (the thread state was reused by a new thread) is accepted after a few tries.
+        let slot = self.threads.get_mut(&tstate).unwrap();
+        if ok {
+            if let Some(&root) = new_chain.last() {
+                if slot.root != 0 && slot.root != root {
+                    slot.root_misses += 1;
+                    if slot.root_misses < 8 {
+                        ok = false;
+                    } else {
+                        slot.root = root;
+                    }
+                } else {
+                    slot.root = root;
+                    slot.root_misses = 0;
+                }
+            }
+        }
+        slot.chain = new_chain;
         Ok(ok)
     }
 

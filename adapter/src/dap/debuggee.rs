@@ -88,6 +88,29 @@ pub fn alive(pid: u32) -> bool {
     }
 }
 
+/// Waits until every thread of `pid` is stopped (state `T`), at most `timeout`.
+pub async fn wait_stopped(pid: u32, timeout: Duration) -> bool {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let all = std::fs::read_dir(format!("/proc/{pid}/task"))
+            .map(|dir| {
+                dir.flatten().all(|t| {
+                    std::fs::read_to_string(t.path().join("stat"))
+                        .map(|s| s.rsplit_once(')').map(|(_, r)| r.trim_start().starts_with(['T', 't'])).unwrap_or(true))
+                        .unwrap_or(true)
+                })
+            })
+            .unwrap_or(true);
+        if all {
+            return true;
+        }
+        if Instant::now() > deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
 /// SIGINT (Python raises KeyboardInterrupt, so `finally` blocks run), then SIGTERM, then
 /// SIGKILL. A paused target is resumed first so it can handle them. Returns once it is gone.
 pub async fn terminate(pid: u32, group: bool) {

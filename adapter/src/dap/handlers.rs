@@ -133,7 +133,7 @@ impl Adapter {
             "stackTrace" => self.stack_trace(args).await,
             "scopes" => Ok(scopes()),
             "variables" => self.variables(args),
-            "pause" => self.pause(),
+            "pause" => self.pause().await,
             "continue" => self.resume(),
             "terminate" => self.terminate(),
             "disconnect" => {
@@ -183,6 +183,7 @@ impl Adapter {
     async fn launch(&mut self, args: &Value) -> Reply {
         self.refuse_second()?;
         let lp = launch_args::parse_launch(args)?.resolve()?;
+        self.warn_unknown(args, launch_args::LAUNCH_FIELDS, "launch");
         let label = lp.label.clone();
         let config = lp.plan.config.clone();
         let meta = debuggee::meta(lp.command.clone(), &config);
@@ -279,6 +280,7 @@ impl Adapter {
     async fn attach(&mut self, args: &Value) -> Reply {
         self.refuse_second()?;
         let a = launch_args::parse_attach(args)?;
+        self.warn_unknown(args, launch_args::ATTACH_FIELDS, "attach");
         let pid = a.process_id.ok_or_else(|| {
             ErrorMessage::new("attach needs `processId`: the PID of a running Python process (e.g. \"${command:pickProcess}\" in VS Code, require('dap.utils').pick_process in nvim-dap)")
         })?;
@@ -448,10 +450,12 @@ impl Adapter {
         Ok(json!({"variables": vars}))
     }
 
-    fn pause(&mut self) -> Reply {
+    async fn pause(&mut self) -> Reply {
         let d = self.debuggee.as_mut().ok_or_else(|| ErrorMessage::new("no program is being profiled: nothing to pause"))?;
         d.signal(Signal::SIGSTOP)?;
         d.paused = true;
+        // Signals are delivered asynchronously: report `stopped` once every thread is.
+        debuggee::wait_stopped(d.pid, Duration::from_secs(1)).await;
         self.after.push((
             "stopped".into(),
             json!({"reason": "pause", "description": "Paused (SIGSTOP)", "threadId": d.pid, "allThreadsStopped": true}),
@@ -475,8 +479,12 @@ impl Adapter {
             return Ok(Value::Null);
         };
         let (pid, group, tx) = (d.pid, d.launched, self.internal_tx.clone());
+        let mut updates = d.shared.updates.clone();
         self.tasks.push(tokio::spawn(async move {
             debuggee::terminate(pid, group).await;
+            // The sampler notices the exit (and reaps a spawned program, which gives its exit
+            // code); only if it does not, end the session from here.
+            let _ = tokio::time::timeout(Duration::from_secs(2), updates.wait_for(|p| p.finished)).await;
             let _ = tx.send(Internal::Finished);
         }));
         Ok(Value::Null)
@@ -516,13 +524,17 @@ impl Adapter {
         if self.terminated_sent {
             return;
         }
+        if self.debuggee.is_none() {
+            return;
+        }
+        // After the recording ended, so its last progress (with the exit status) is published.
+        self.conclude().await;
         let Some(d) = &self.debuggee else { return };
         let launched = d.launched;
         let (code, sig) = {
             let p = d.shared.updates.borrow();
             (p.exit_code, p.exit_signal)
         };
-        self.conclude().await;
         if let Some(s) = sig {
             self.output("console", &format!("The program was killed by signal {s}.\n"));
         }
@@ -565,6 +577,16 @@ impl Adapter {
         };
         if let Some(id) = self.progress_id.take() {
             self.client.event("progressEnd", json!({"progressId": id, "message": end_message}));
+        }
+    }
+
+    fn warn_unknown(&mut self, args: &Value, known: &[&str], request: &str) {
+        let unknown = launch_args::unknown_fields(args, known);
+        if !unknown.is_empty() {
+            self.output(
+                "console",
+                &format!("Ember ignores these {request} fields: {} (every field is in schemas/{request}.schema.json)\n", unknown.join(", ")),
+            );
         }
     }
 

@@ -130,6 +130,29 @@ fn process_id<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u32>, D::Error> 
     }
 }
 
+/// Every field Ember reads; schemas/{launch,attach}.schema.json document exactly these.
+pub const LAUNCH_FIELDS: &[&str] = &[
+    "program", "module", "args", "cwd", "env", "python", "console",
+    "rate", "duration", "subprocesses", "idle", "gil", "outputDir",
+];
+pub const ATTACH_FIELDS: &[&str] = &["processId", "cwd", "rate", "duration", "subprocesses", "idle", "gil", "outputDir"];
+/// Fields editors add to every configuration; not Ember's, not worth a warning.
+const EDITOR_FIELDS: &[&str] = &[
+    "type", "request", "name", "noDebug", "presentation", "preLaunchTask", "postDebugTask",
+    "internalConsoleOptions", "debugServer", "suppressMultipleSessionWarning", "serverReadyAction",
+    "windows", "osx", "linux",
+];
+
+/// Fields in `args` that Ember does not read (typos, other adapters' options), so the user can
+/// be told instead of wondering why a setting has no effect.
+pub fn unknown_fields(args: &serde_json::Value, known: &[&str]) -> Vec<String> {
+    let Some(obj) = args.as_object() else { return Vec::new() };
+    obj.keys()
+        .filter(|k| !k.starts_with("__") && !known.contains(&k.as_str()) && !EDITOR_FIELDS.contains(&k.as_str()))
+        .cloned()
+        .collect()
+}
+
 /// What the session records with, after the checks.
 #[derive(Debug, Clone)]
 pub struct Plan {
@@ -300,6 +323,65 @@ fn is_executable(p: &Path) -> bool {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    fn schema(name: &str) -> serde_json::Value {
+        let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../schemas").join(format!("{name}.schema.json"));
+        serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn schemas_document_exactly_the_fields_ember_reads() {
+        for (name, fields) in [("launch", LAUNCH_FIELDS), ("attach", ATTACH_FIELDS)] {
+            let s = schema(name);
+            let mut documented: Vec<&str> = s["properties"].as_object().unwrap().keys().map(String::as_str).filter(|k| !EDITOR_FIELDS.contains(k)).collect();
+            let mut read: Vec<&str> = fields.to_vec();
+            documented.sort();
+            read.sort();
+            assert_eq!(documented, read, "{name}.schema.json");
+        }
+    }
+
+    /// The configurations in docs/dap.md and the schemas' examples, as the editor sends them
+    /// (variables substituted), parse with the adapter's own parser and warn about nothing.
+    #[test]
+    fn documented_examples_parse() {
+        let docs = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/dap.md")).unwrap();
+        let mut configs: Vec<serde_json::Value> = Vec::new();
+        for block in docs.split("```json\n").skip(1) {
+            let v: serde_json::Value = serde_json::from_str(block.split("```").next().unwrap()).unwrap();
+            match v.get("configurations") {
+                Some(c) => configs.extend(c.as_array().unwrap().iter().cloned()),
+                None => configs.push(v),
+            }
+        }
+        for name in ["launch", "attach"] {
+            configs.extend(schema(name)["examples"].as_array().unwrap().iter().cloned());
+        }
+        assert!(configs.len() >= 9, "{}", configs.len());
+        for c in configs {
+            let sent: serde_json::Value = serde_json::from_str(
+                &c.to_string().replace("${command:pickProcess}", "4242").replace("${workspaceFolder}", "/w").replace("${file}", "/w/a.py"),
+            )
+            .unwrap();
+            match sent["request"].as_str() {
+                Some("launch") => {
+                    parse_launch(&sent).unwrap();
+                    assert_eq!(unknown_fields(&sent, LAUNCH_FIELDS), Vec::<String>::new(), "{sent}");
+                }
+                Some("attach") => {
+                    assert!(parse_attach(&sent).unwrap().process_id.is_some());
+                    assert_eq!(unknown_fields(&sent, ATTACH_FIELDS), Vec::<String>::new(), "{sent}");
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn unknown_fields_are_found_but_editor_fields_are_not() {
+        let v = json!({"type": "ember", "request": "launch", "name": "x", "program": "a.py", "rat": 5, "justMyCode": true, "__sessionId": "1"});
+        assert_eq!(unknown_fields(&v, LAUNCH_FIELDS), vec!["justMyCode".to_string(), "rat".to_string()]);
+    }
 
     #[test]
     fn process_id_as_number_or_string() {
