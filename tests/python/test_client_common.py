@@ -123,7 +123,10 @@ class DapClient:
 def start_session(bin_path, request, arguments, client_id, cwd):
     """initialize + launch/attach + configurationDone, as an editor does; returns the client and
     the launch/attach response."""
-    dap = DapClient([str(bin_path), "dap"], cwd=cwd)
+    # The adapter's default interpreter is python3 on PATH: make it this venv's, as
+    # scripts/test.sh does, rather than a launcher such as a pyenv shim (a shell script).
+    env = dict(os.environ, PATH=os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]))
+    dap = DapClient([str(bin_path), "dap"], cwd=cwd, env=env)
     init = dap.request(
         "initialize",
         {"clientID": client_id, "adapterID": "ember", "linesStartAt1": True, "columnsStartAt1": True,

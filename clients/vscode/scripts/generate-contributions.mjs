@@ -13,7 +13,7 @@ export const extensionDir = join(here, "..");
 export const schemasDir = process.env.EMBER_SCHEMAS_DIR || join(extensionDir, "..", "..", "schemas");
 
 // Keys about the schema document itself, meaningless inside package.json.
-const META = ["$schema", "$id", "$defs", "definitions", "title", "$comment"];
+const META = ["$schema", "$id", "$defs", "definitions", "title", "$comment", "examples"];
 // VS Code supplies these three itself for every debug configuration.
 const SUPPLIED = ["type", "request", "name"];
 
