@@ -75,6 +75,16 @@ def test_setup_without_nvim_dap_registers_lsp_and_commands(nvim):
     assert "open a Python file" in nvim.exec_lua("return _G.messages[#_G.messages].msg")
 
 
+def test_lsp_false_registers_no_language_server(nvim, tmp_path):
+    nvim.exec_lua("require('ember').setup({ path = ..., lsp = false })", str(ember_bin()))
+    script = tmp_path / "a.py"
+    script.write_text("x = 1\n")
+    nvim.command(f"edit {script}")
+    time.sleep(0.5)
+    assert nvim.exec_lua("return #vim.lsp.get_clients({ name = 'ember' })") == 0
+    assert nvim.exec_lua("return vim.fn.exists(':EmberFlamegraph')") == 2
+
+
 def test_missing_binary_gives_a_clear_error_and_commands_still_answer(nvim):
     nvim.exec_lua("require('ember').setup({ path = '/nonexistent/ember' })")
     msgs = nvim.exec_lua("return _G.messages")
@@ -177,10 +187,14 @@ def profiled_workspace(tmp_path):
     return tmp_path, script
 
 
-def test_python_buffer_attaches_ember_lsp_with_inlay_hints(nvim, profiled_workspace):
+@pytest.mark.parametrize("mode", ["auto", "start"])
+def test_python_buffer_attaches_ember_lsp_with_inlay_hints(nvim, profiled_workspace, mode):
+    """'auto' on 0.11 is vim.lsp.config + vim.lsp.enable; 'start' is the vim.lsp.start path
+    that Neovim 0.10 takes."""
     root, script = profiled_workspace
     bin_path = str(ember_bin())
-    nvim.exec_lua("require('ember').setup({ path = ... })", bin_path)
+    nvim.exec_lua("local bin, mode = ...; require('ember').setup({ path = bin, lsp = mode })", bin_path, mode)
+    assert nvim.exec_lua("return vim.lsp.is_enabled('ember')") is (mode == "auto")
     nvim.command(f"cd {root}")
     nvim.command(f"edit {script}")
     client = wait_for(

@@ -10,6 +10,9 @@ M.defaults = {
   open_flamegraph = true, -- open the flamegraph URL when a profiling session starts
   inlay_hints = true, -- switch inlay hints on in buffers Ember attaches to
   codelens = true, -- show and refresh Ember's code lenses
+  -- How `ember lsp` is started: 'auto' (vim.lsp.config/enable on 0.11+, vim.lsp.start before),
+  -- 'config', 'start' (a FileType autocmd calling vim.lsp.start), or false (no LSP, DAP only).
+  lsp = 'auto',
   filetypes = { 'python' },
   root_markers = { '.ember', 'pyproject.toml', 'setup.py', 'setup.cfg', 'requirements.txt', '.git' },
   init_options = {}, -- passed to `ember lsp` as initializationOptions
@@ -138,28 +141,43 @@ local function start_lsp()
       end
     end,
   })
-  if has_011 then
+  local mode = M.config.lsp
+  if mode == 'auto' then
+    mode = has_011 and 'config' or 'start'
+  end
+  if mode == 'config' then
     vim.lsp.config('ember', lsp_config())
     vim.lsp.enable('ember')
     return
   end
-  -- Before 0.11: start (or reuse) the client for each Python buffer.
+  -- vim.lsp.start (before 0.11, or lsp = 'start'): start or reuse the client per Python buffer.
   local cfg = lsp_config()
+  local function start(buf)
+    local file = vim.api.nvim_buf_get_name(buf)
+    if file == '' then
+      return
+    end
+    local marker = vim.fs.find(cfg.root_markers, { upward = true, path = vim.fs.dirname(file) })[1]
+    vim.lsp.start({
+      name = 'ember',
+      cmd = cfg.cmd,
+      root_dir = marker and vim.fs.dirname(marker) or vim.fn.getcwd(),
+      init_options = cfg.init_options,
+      settings = cfg.settings,
+    }, { bufnr = buf })
+  end
   vim.api.nvim_create_autocmd('FileType', {
     group = group,
     pattern = cfg.filetypes,
     callback = function(args)
-      local file = vim.api.nvim_buf_get_name(args.buf)
-      local marker = vim.fs.find(cfg.root_markers, { upward = true, path = vim.fs.dirname(file) })[1]
-      vim.lsp.start({
-        name = 'ember',
-        cmd = cfg.cmd,
-        root_dir = marker and vim.fs.dirname(marker) or vim.fn.getcwd(),
-        init_options = cfg.init_options,
-        settings = cfg.settings,
-      }, { bufnr = args.buf })
+      start(args.buf)
     end,
   })
+  for _, buf in ipairs(vim.api.nvim_list_bufs()) do
+    if vim.api.nvim_buf_is_loaded(buf) and vim.tbl_contains(cfg.filetypes, vim.bo[buf].filetype) then
+      start(buf)
+    end
+  end
 end
 
 local function need_dap(what)
@@ -251,7 +269,9 @@ function M.setup(opts)
     notify(err, levels.ERROR)
     return
   end
-  start_lsp()
+  if M.config.lsp then
+    start_lsp()
+  end
   local ok, dap = pcall(require, 'dap')
   if ok then
     ember_dap.register(dap, bin, M.on_profile)
