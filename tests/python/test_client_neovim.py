@@ -128,6 +128,8 @@ def test_nvim_dap_registration_matches_the_documented_shapes(nvim):
         listener({ id = 1 }, { url = 'http://127.0.0.1:4321/abc/', path = '/w/.ember/p', samples = 9 })
         listener({ id = 2 }, { url = 'https://example.com/' })
         listener({ id = 3 }, { url = 'http://127.0.0.1:4321/def/' })
+        listener({ id = 4 }, { url = 'http://[::1]:4321/v6/' })
+        listener({ id = 5 }, { url = 'http://127.0.0.1.evil.example/' })
         local names, types = {}, {}
         for _, c in ipairs(cfgs) do table.insert(names, c.name) end
         return {
@@ -148,7 +150,7 @@ def test_nvim_dap_registration_matches_the_documented_shapes(nvim):
     assert got["attach_request"] == "attach"
     assert got["attach_pid_type"] == "function"  # nvim-dap calls it: dap.utils.pick_process
     # once per session, local pages only
-    assert got["opened"] == ["http://127.0.0.1:4321/abc/", "http://127.0.0.1:4321/def/"]
+    assert got["opened"] == ["http://127.0.0.1:4321/abc/", "http://127.0.0.1:4321/def/", "http://[::1]:4321/v6/"]
 
 
 def test_open_flamegraph_setting_off_only_remembers_the_url(nvim):

@@ -34,7 +34,7 @@ local function is_local_url(url)
   if type(url) ~= 'string' then
     return false
   end
-  local host = url:match('^https?://([^/:]+)') or url:match('^https?://(%[[^%]]+%])')
+  local host = url:match('^https?://(%[[^%]]+%])') or url:match('^https?://([^/:]+)')
   return host == '127.0.0.1' or host == 'localhost' or host == '[::1]'
 end
 
