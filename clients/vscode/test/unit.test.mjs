@@ -82,6 +82,8 @@ test("profile event: local flamegraph URLs only", () => {
   assert.equal(profileEvent.parseProfileEvent({ url: null, path: "/p" }).path, "/p");
   assert.equal(profileEvent.parseProfileEvent(null), undefined);
   assert.ok(profileEvent.isLocalFlamegraphUrl("http://localhost:1/"));
+  assert.ok(profileEvent.isLocalFlamegraphUrl("http://[::1]:1/x/"));
+  assert.ok(!profileEvent.isLocalFlamegraphUrl("http://127.0.0.1.evil.example/"));
 });
 
 test("profile event: the browser opens once per session, on the first event with a URL", () => {
