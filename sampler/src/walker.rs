@@ -355,12 +355,14 @@ impl ProcessWalker {
         }
     }
 
-    /// 3.11+: one call reads the thread state (current frame, datastack top), the current
-    /// frame pointer via the C frame (3.11/3.12), the used part of the stack chunk as ONE
-    /// contiguous copy (a ~2 KiB memcpy, far faster than the target can rewrite frames), then
-    /// the thread state and C frame again. The copy is accepted only if the current frame and
-    /// the top are the same before and after it; otherwise the target moved between our copies
-    /// (each iovec costs ~1 µs, ~25 Python calls) and we retry.
+    /// 3.11+: one call reads the used part of the stack chunk (one contiguous copy: a ~2 KiB
+    /// memcpy is far quicker than the target can rewrite frames), then the thread state (and
+    /// the current frame via the C frame on 3.11/3.12), then the chunk again. The walk starts
+    /// at the current frame read between the two copies and keeps a frame only if both copies
+    /// agree on every frame below the leaf (code, caller link, owner, instruction). A frame
+    /// pushed, popped or resumed between the copies disagrees, so the stack reported was live
+    /// during the read; the target need not be quiet for the whole read, only the frames below
+    /// its leaf.
     fn read_interp_stack(&mut self, tstate: u64, next: &mut u64) -> Result<bool, Error> {
         let l = self.layout;
         let Frames::Interp(fl) = l.frames else { unreachable!() };
@@ -368,11 +370,6 @@ impl ProcessWalker {
         let slot = self.threads.get(&tstate).unwrap();
         let (cframe_guess, chunk, chunk_len) = (slot.cframe, slot.chunk, slot.chunk_len);
         let ts_len = l.tstate_read;
-        // The second thread-state read stops after datastack_top (and covers current_frame).
-        let ts2_len = match l.tstate_current_frame {
-            CurrentFrame::Direct(o) => (o + 8).max(chunk_off + 16),
-            CurrentFrame::ViaCFrame { .. } => chunk_off + 16,
-        };
         let cf_field = match l.tstate_current_frame {
             CurrentFrame::ViaCFrame { current_frame, .. } if cframe_guess != 0 => Some(cframe_guess + current_frame as u64),
             _ => None,
@@ -380,16 +377,15 @@ impl ProcessWalker {
         let chunk_read = if chunk != 0 { chunk_len } else { 0 };
 
         self.regions.clear();
+        if chunk_read > 0 {
+            self.regions.push((chunk, chunk_read));
+        }
         self.regions.push((tstate, ts_len));
         if let Some(a) = cf_field {
             self.regions.push((a, 8));
         }
         if chunk_read > 0 {
             self.regions.push((chunk, chunk_read));
-        }
-        self.regions.push((tstate, ts2_len));
-        if let Some(a) = cf_field {
-            self.regions.push((a, 8));
         }
         if !self.mem.read_many(&self.regions, &mut self.buf)? {
             // A guess pointed at memory that is gone: forget the guesses.
@@ -399,19 +395,19 @@ impl ProcessWalker {
             self.mem.read_u64(tstate)?; // errors if the thread state itself is gone
             return Ok(false);
         }
-        // Layout of self.buf: ts | cf? | chunk | ts2 | cf2?
+        // Layout of self.buf: chunk1 | ts | cf? | chunk2
+        let ts_at = chunk_read;
         let cf_len = if cf_field.is_some() { 8 } else { 0 };
-        let chunk_at = ts_len + cf_len;
-        let ts2_at = chunk_at + chunk_read;
-        let buf = &self.buf;
-        *next = buf.u64_at(l.tstate_next);
-        let real_chunk = buf.u64_at(chunk_off);
-        let top = buf.u64_at(chunk_off + 8);
-        let (current, current2) = match l.tstate_current_frame {
-            CurrentFrame::Direct(o) => (buf.u64_at(o), buf.u64_at(ts2_at + o)),
+        let c2_at = ts_at + ts_len + cf_len;
+        let ts = &self.buf[ts_at..ts_at + ts_len];
+        *next = ts.u64_at(l.tstate_next);
+        let real_chunk = ts.u64_at(chunk_off);
+        let top = ts.u64_at(chunk_off + 8);
+        let current = match l.tstate_current_frame {
+            CurrentFrame::Direct(o) => ts.u64_at(o),
             CurrentFrame::ViaCFrame { cframe, .. } => {
-                let cf = buf.u64_at(cframe);
-                if cf_field.is_none() || cf != cframe_guess || buf.u64_at(ts2_at + cframe) != cf {
+                let cf = ts.u64_at(cframe);
+                if cf_field.is_none() || cf != cframe_guess {
                     // The C-level frame moved (or first sample): remember it and read again.
                     self.threads.get_mut(&tstate).unwrap().cframe = cf;
                     if cf == 0 {
@@ -419,16 +415,13 @@ impl ProcessWalker {
                     }
                     return Ok(false);
                 }
-                (buf.u64_at(ts_len), buf.u64_at(ts2_at + ts2_len))
+                self.buf.u64_at(ts_at + ts_len)
             }
         };
-        let top2 = buf.u64_at(ts2_at + chunk_off + 8);
-        let chunk2 = buf.u64_at(ts2_at + chunk_off);
-
         let used = top.saturating_sub(real_chunk) as usize;
         {
             let slot = self.threads.get_mut(&tstate).unwrap();
-            if real_chunk != chunk || used > chunk_read || chunk2 != real_chunk {
+            if real_chunk != chunk || used > chunk_read {
                 // Guess was off: remember the chunk, read at least as much as ever seen used.
                 let want = used + CHUNK_SLACK;
                 slot.chunk_len = if real_chunk == chunk { want.max(chunk_len) } else { want };
@@ -438,13 +431,11 @@ impl ProcessWalker {
                 }
             }
         }
-        if current != current2 || top != top2 {
-            return Ok(false); // the target pushed or popped between our copies
-        }
         if current == 0 {
             return Ok(true);
         }
-        let chunk_data = &self.buf[chunk_at..chunk_at + chunk_read];
+        let c1 = &self.buf[..chunk_read];
+        let c2 = &self.buf[c2_at..c2_at + chunk_read];
         // Walk; frames in one chunk sit below their callees and below the top.
         let mut frame = current;
         let mut prev_in_chunk = u64::MAX;
@@ -461,8 +452,18 @@ impl ProcessWalker {
                 }
                 prev_in_chunk = frame;
                 let o = (frame - chunk) as usize;
-                &chunk_data[o..o + fl.size]
+                let (a, b) = (&c1[o..o + fl.size], &c2[o..o + fl.size]);
+                let same = |off: usize, len: usize| a[off..off + len] == b[off..off + len];
+                // The leaf is taken from the second copy: it was current at the middle read
+                // or replaced it as the callee of the same, unchanged caller. Every frame
+                // below must be identical in both copies, its instruction included (a caller
+                // that resumed has moved on).
+                if depth > 1 && !(same(fl.code, 8) && same(fl.previous, 8) && same(fl.owner, 1) && same(fl.instr, 8)) {
+                    return Ok(false); // changed between the copies
+                }
+                b
             } else {
+                // Generator and coroutine frames live in their objects, not in the chunk.
                 self.extra.resize(fl.size, 0);
                 if self.mem.read(frame, &mut self.extra).is_err() {
                     return Ok(false);

@@ -5,7 +5,8 @@
 //! recording and still writes the file; a target that exits mid-recording is not an error.
 
 use crate::live::{Progress, Recording};
-use crate::profile::{self, Meta, Profile};
+use crate::profile::formats::{self, Format};
+use crate::profile::{Meta, Profile};
 use anyhow::Context;
 use ember_sampler::{Config, Rate, Target};
 use std::io::{IsTerminal, Write};
@@ -34,9 +35,9 @@ pub struct Args {
     /// Where to write the profile (default: ember-<UTC time>.<format extension>).
     #[arg(short, long)]
     pub output: Option<PathBuf>,
-    /// Output format: ember (default, full fidelity), or any format `ember convert` writes.
+    /// Output format (default: from -o's extension, else ember, which keeps everything).
     #[arg(short, long)]
-    pub format: Option<String>,
+    pub format: Option<Format>,
     /// Serve the live flamegraph on 127.0.0.1 while recording (and after, until Ctrl-C).
     #[arg(long)]
     pub serve: bool,
@@ -82,12 +83,10 @@ fn install_signal_handlers() {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let format = args.format.clone().unwrap_or_else(|| "ember".to_string());
-    if format != "ember" {
-        anyhow::bail!("unknown output format `{format}`");
-    }
-    let output = args.output.clone().unwrap_or_else(|| default_output(&format));
+    let format = args.format.or_else(|| args.output.as_deref().and_then(Format::from_path)).unwrap_or(Format::Ember);
+    let output = args.output.clone().unwrap_or_else(|| default_output(format));
 
+    let mut spawned = None;
     let (target, command_line) = match args.pid {
         Some(pid) => (Target::Pid(pid), std::fs::read(format!("/proc/{pid}/cmdline"))
             .map(|b| b.split(|&c| c == 0).filter(|s| !s.is_empty()).map(|s| String::from_utf8_lossy(s).into_owned()).collect())
@@ -97,6 +96,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 .args(&args.command[1..])
                 .spawn()
                 .with_context(|| format!("could not start `{}` (is it installed and on PATH?)", args.command[0]))?;
+            spawned = Some(child.id());
             (Target::Child(child), args.command.clone())
         }
     };
@@ -148,6 +148,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         if INTERRUPTED.load(Ordering::SeqCst) && !interrupted {
             interrupted = true;
             recording.stop();
+            // Like Ctrl-C in a terminal: the program we started is interrupted too.
+            if let Some(pid) = spawned {
+                let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), nix::sys::signal::Signal::SIGINT);
+            }
         }
     }
     if live {
@@ -156,8 +160,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let shared = recording.wait();
     let progress = shared.updates.borrow().clone();
     let profile = shared.profile.read().unwrap();
-    write_output(&output, &format, &profile)?;
-    eprintln!("{}", summary(pid, &profile, &progress, &output, interrupted));
+    write_output(&output, format, &profile)?;
+    let duration_reached = args.duration.is_some_and(|d| progress.elapsed.as_secs_f64() >= d - 0.01);
+    eprintln!("{}", summary(pid, &profile, &progress, &output, interrupted, duration_reached));
     drop(profile);
     if let (Some(rt), Some(server)) = (runtime, server) {
         eprintln!("ember: still serving {} — press Ctrl-C to stop", server.url);
@@ -171,13 +176,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn default_output(format: &str) -> PathBuf {
-    PathBuf::from(format!("ember-{}.{format}", crate::profile::store::utc_stamp(SystemTime::now())))
+fn default_output(format: Format) -> PathBuf {
+    PathBuf::from(format!("ember-{}.{}", crate::profile::store::utc_stamp(SystemTime::now()), format.extension()))
 }
 
-fn write_output(path: &Path, format: &str, p: &Profile) -> anyhow::Result<()> {
-    let _ = format;
-    profile::file::save(path, p).with_context(|| format!("writing {}", path.display()))
+fn write_output(path: &Path, format: Format, p: &Profile) -> anyhow::Result<()> {
+    formats::write(format, p, path).with_context(|| format!("writing {}", path.display()))
 }
 
 fn status_line(p: &Progress) -> String {
@@ -190,21 +194,21 @@ fn status_line(p: &Progress) -> String {
     )
 }
 
-fn summary(pid: u32, p: &Profile, progress: &Progress, out: &Path, interrupted: bool) -> String {
+fn summary(pid: u32, p: &Profile, progress: &Progress, out: &Path, interrupted: bool, duration_reached: bool) -> String {
     let secs = progress.elapsed.as_secs_f64().max(1e-9);
     let n = p.samples.len();
     let threads = p.threads.len();
     let procs = p.processes.len().max(1);
     let ended = if interrupted {
-        "stopped by signal".to_string()
+        "stopped by signal; the recording so far is saved".to_string()
     } else if let Some(code) = progress.exit_code {
         format!("target exited with code {code}")
     } else if let Some(sig) = progress.exit_signal {
         format!("target killed by signal {sig}")
-    } else if !std::path::Path::new(&format!("/proc/{pid}")).exists() {
-        "target exited".to_string()
-    } else {
+    } else if duration_reached {
         "duration reached".to_string()
+    } else {
+        "target exited".to_string()
     };
     format!(
         "ember: {n} samples in {secs:.2}s ({:.0}/s) from {threads} thread(s) in {procs} process(es), PID {pid}; {ended}; dropped: {} torn, {} overflow; wrote {}",
