@@ -86,6 +86,11 @@ def test_languages_toml_has_the_shapes_helix_reads():
         assert "{%d}" % n not in text, t["name"]
 
 
+def test_config_toml_switches_inlay_hints_on():
+    cfg = tomllib.loads((CLIENTS / "helix" / "config.toml").read_text())
+    assert cfg == {"editor": {"lsp": {"display-inlay-hints": True}}}
+
+
 def test_launch_template_takes_the_file_and_arguments(tmp_path):
     script = tmp_path / "app.py"
     script.write_text("print('hi')\n")
