@@ -191,3 +191,100 @@ def test_attach_template_starts_a_profiling_session(tmp_path):
     finally:
         target.kill()
         target.wait()
+
+
+# -- the language server as Helix runs it ---------------------------------------------------------
+
+class LspClient:
+    """JSON-RPC over stdio with Helix's habits: it answers the server's requests
+    (workspace/configuration from the `config` table) and has no inlay-hint refresh."""
+
+    def __init__(self, argv, cwd, config):
+        self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                     cwd=cwd)
+        self.config, self.seq, self.notifications = config, 0, []
+
+    def _send(self, msg):
+        body = json.dumps({"jsonrpc": "2.0", **msg}).encode()
+        self.proc.stdin.write(b"Content-Length: %d\r\n\r\n" % len(body) + body)
+        self.proc.stdin.flush()
+
+    def _read(self):
+        length = None
+        while True:
+            line = self.proc.stdout.readline()
+            assert line, "ember lsp closed its output"
+            if not line.strip():
+                break
+            k, _, v = line.decode().partition(":")
+            if k.lower() == "content-length":
+                length = int(v)
+        return json.loads(self.proc.stdout.read(length))
+
+    def request(self, method, params):
+        self.seq += 1
+        self._send({"id": self.seq, "method": method, "params": params})
+        while True:
+            msg = self._read()
+            if "method" in msg and "id" in msg:  # a request from the server
+                result = None
+                if msg["method"] == "workspace/configuration":
+                    result = [self.config for _ in msg["params"]["items"]]
+                self._send({"id": msg["id"], "result": result})
+            elif "method" in msg:
+                self.notifications.append(msg)
+            elif msg.get("id") == self.seq:
+                assert "error" not in msg, msg
+                return msg["result"]
+
+    def notify(self, method, params):
+        self._send({"method": method, "params": params})
+
+    def close(self):
+        try:
+            self.request("shutdown", None)
+            self.notify("exit", None)
+            self.proc.wait(timeout=10)
+        finally:
+            if self.proc.poll() is None:
+                self.proc.kill()
+
+
+def test_helix_gets_inlay_hints_on_its_first_request(tmp_path):
+    """Helix asks once after opening the file and has no refresh: the hints must be there."""
+    cfg = config()
+    server = cfg["language-server"]["ember"]
+    script = tmp_path / "busy.py"
+    script.write_text(SLOW_SCRIPT)
+    dap, response = start_session(ember_bin(), "launch", {"program": str(script), "args": ["2"], "cwd": str(tmp_path)},
+                                  "helix", tmp_path)
+    try:
+        assert response["success"], response
+        dap.event("ember/profile", timeout=60, where=lambda e: e["body"].get("path"))
+    finally:
+        dap.close()
+    assert server["command"] == "ember"
+    lsp = LspClient([str(ember_bin()), *server["args"]], tmp_path, server.get("config", {}))
+    try:
+        uri = script.as_uri()
+        lsp.request("initialize", {
+            "processId": os.getpid(), "rootUri": tmp_path.as_uri(),
+            "workspaceFolders": [{"uri": tmp_path.as_uri(), "name": "w"}],
+            "initializationOptions": server.get("config"),
+            "capabilities": {"workspace": {"configuration": True, "workspaceFolders": True},
+                             "textDocument": {"inlayHint": {"dynamicRegistration": False}},
+                             "window": {"showDocument": {"support": True}, "workDoneProgress": True}},
+        })
+        lsp.notify("initialized", {})
+        lsp.notify("textDocument/didOpen", {"textDocument": {"uri": uri, "languageId": "python", "version": 0,
+                                                             "text": script.read_text()}})
+        lines = script.read_text().count("\n")
+        hints = lsp.request("textDocument/inlayHint", {"textDocument": {"uri": uri},
+                                                       "range": {"start": {"line": 0, "character": 0},
+                                                                 "end": {"line": lines, "character": 0}}})
+        hot = next(i for i, l in enumerate(SLOW_SCRIPT.splitlines()) if "s += i * i" in l)
+        labels = {h["position"]["line"]: h["label"] if isinstance(h["label"], str) else h["label"][0]["value"]
+                  for h in hints or []}
+        assert hot in labels and "%" in labels[hot], hints
+    finally:
+        lsp.close()
