@@ -274,3 +274,12 @@ def test_timings_are_on_the_screen(profiled_workspace):
     line = next(l for l in screen.display if hot in l)
     after = line.split(hot, 1)[1]
     assert re.search(r"\d+(\.\d+)?% +\d", after), line
+
+
+def test_checkhealth_reports_binary_and_missing_nvim_dap(nvim):
+    nvim.exec_lua("require('ember').setup({ path = ... })", str(ember_bin()))
+    nvim.command("checkhealth ember")
+    report = "\n".join(nvim.current.buffer[:])
+    assert f"ember: {ember_bin()} (ember " in report, report
+    assert "nvim-dap is not installed" in report, report
+    assert "ERROR" not in report, report
