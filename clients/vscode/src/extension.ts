@@ -64,7 +64,7 @@ function inlineSettings(): Record<string, unknown> {
   return out;
 }
 
-async function startLanguageClient(context: vscode.ExtensionContext): Promise<void> {
+async function startLanguageClient(): Promise<void> {
   const found = resolveBinary();
   if (!found.ok) {
     void reportMissingBinary(found.message);
@@ -77,8 +77,13 @@ async function startLanguageClient(context: vscode.ExtensionContext): Promise<vo
     initializationOptions: { ember: inlineSettings() },
   };
   client = new LanguageClient("ember", "Ember", server, options);
-  context.subscriptions.push({ dispose: () => void client?.stop() });
-  await client.start();
+  try {
+    await client.start();
+  } catch (e) {
+    // Keep the extension (debugging, commands) working without inline timings.
+    client = undefined;
+    void vscode.window.showErrorMessage(`Ember: could not start "${found.path} lsp": ${e instanceof Error ? e.message : e}`);
+  }
 }
 
 /** Runs one of the server's workspace/executeCommand commands. */
@@ -162,7 +167,17 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   );
   sub(vscode.commands.registerCommand("ember.toggleInlineTimings", () => serverCommand("ember.toggleInline")));
 
-  await startLanguageClient(context);
+  sub(
+    vscode.workspace.onDidChangeConfiguration(async (e) => {
+      if (!e.affectsConfiguration("ember.path")) return;
+      await client?.stop();
+      client = undefined;
+      await startLanguageClient();
+    }),
+  );
+  context.subscriptions.push({ dispose: () => void client?.stop() });
+
+  await startLanguageClient();
 }
 
 export async function deactivate(): Promise<void> {
