@@ -283,3 +283,25 @@ def test_checkhealth_reports_binary_and_missing_nvim_dap(nvim):
     assert f"ember: {ember_bin()} (ember " in report, report
     assert "nvim-dap is not installed" in report, report
     assert "ERROR" not in report, report
+
+
+def test_ember_flamegraph_command_opens_the_page_via_show_document(nvim, profiled_workspace):
+    """`:EmberFlamegraph` asks the server, which answers with window/showDocument {external};
+    Neovim hands that to vim.ui.open (recorded here instead of starting a browser)."""
+    root, script = profiled_workspace
+    nvim.exec_lua("require('ember').setup({ path = ... })", str(ember_bin()))
+    nvim.command(f"cd {root}")
+    nvim.command(f"edit {script}")
+    wait_for(nvim, "local c = vim.lsp.get_clients({ bufnr = 0, name = 'ember' })[1]; return c and c.initialized",
+             what="ember lsp to attach")
+    nvim.command("EmberFlamegraph")
+    wait_for(nvim, "return #_G.opened > 0 or #_G.messages > 0", what="the flamegraph page to open")
+    opened = nvim.exec_lua("return _G.opened")
+    if not opened:
+        msgs = " ".join(m["msg"] for m in nvim.exec_lua("return _G.messages"))
+        if "web server is not built yet" in msgs:
+            pytest.skip("this ember lsp has no flamegraph server yet")
+        wait_for(nvim, "return #_G.opened > 0", what="the flamegraph page to open")
+        opened = nvim.exec_lua("return _G.opened")
+    assert opened[0].startswith("http://127.0.0.1:"), opened
+    assert nvim.exec_lua("return require('ember').last_url") == opened[0]
