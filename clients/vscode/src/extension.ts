@@ -148,10 +148,13 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   );
   sub(
     vscode.commands.registerCommand("ember.openProfile", async () => {
+      const folder = vscode.workspace.workspaceFolders?.[0]?.uri;
       const files = await vscode.window.showOpenDialog({
         canSelectMany: false,
         openLabel: "Load profile",
         title: "Ember: load a profile",
+        defaultUri: folder && vscode.Uri.joinPath(folder, ".ember"),
+        filters: { "Ember profiles": ["ember"], "All files": ["*"] },
       });
       if (files?.[0]) await serverCommand("ember.loadProfile", [files[0].fsPath]);
     }),
