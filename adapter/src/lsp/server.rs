@@ -19,6 +19,8 @@ use serde_json::{json, Value};
 use std::collections::{HashMap, HashSet};
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::SystemTime;
 use tokio::sync::watch;
 
@@ -43,6 +45,7 @@ pub struct Server {
     with_diagnostics: HashSet<Url>,
     watcher: Option<notify::RecommendedWatcher>,
     watching_dir: bool,
+    dir_event_queued: Arc<AtomicBool>,
     /// A background load under way, and the last one that failed (not retried until it changes).
     loading: Option<(PathBuf, Option<SystemTime>)>,
     failed: Option<(PathBuf, Option<SystemTime>)>,
@@ -118,6 +121,7 @@ pub fn router(client: ClientSocket, web_port: u16) -> async_lsp::router::Router<
     router
         .unhandled_notification(|_, _| ControlFlow::Continue(()))
         .event::<DirChanged>(|st, _| {
+            st.dir_event_queued.store(false, Ordering::SeqCst);
             st.check_latest();
             ControlFlow::Continue(())
         })
@@ -163,6 +167,7 @@ impl Server {
             with_diagnostics: HashSet::new(),
             watcher: None,
             watching_dir: false,
+            dir_event_queued: Arc::new(AtomicBool::new(false)),
             loading: None,
             failed: None,
             web_port,
@@ -293,11 +298,16 @@ impl Server {
         if self.watcher.is_none() {
             let client = self.client.clone();
             let filter = dir.clone();
+            let queued = self.dir_event_queued.clone();
             let watcher = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
-                if let Ok(ev) = res {
-                    if ev.paths.iter().any(|p| p.starts_with(&filter)) {
-                        let _ = client.emit(DirChanged);
-                    }
+                let Ok(ev) = res else { return };
+                // Reading the folder makes access events: reacting to them would loop.
+                if matches!(ev.kind, notify::EventKind::Access(_)) || !ev.paths.iter().any(|p| p.starts_with(&filter)) {
+                    return;
+                }
+                // One check in the queue at a time, however many events a save makes.
+                if !queued.swap(true, Ordering::SeqCst) {
+                    let _ = client.emit(DirChanged);
                 }
             });
             match watcher {
