@@ -107,9 +107,11 @@ pub fn locate(pid: u32) -> Result<Option<Interpreter>, Error> {
         let code_type = elf.symbol("PyCode_Type").map(|(a, _)| a.wrapping_add(bias));
         return Ok(Some(Interpreter { pid, version, layout, runtime, code_type, binary: m.path.clone() }));
     }
+    // Python-named files without a runtime: a launcher whose libpython is not mapped yet, or
+    // not CPython at all; the caller decides after waiting.
     match last_err {
         Some(e) => Err(e),
-        None => Err(Error::NotPython { pid, exe: format!("{} (mapped: {}, but no _PyRuntime symbol)", process::exe(pid), candidates[0].0.path) }),
+        None => Ok(None),
     }
 }
 

@@ -20,12 +20,15 @@ use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 
+/// A snapshot read that took longer than this was preempted between its copies; retry.
+const MAX_READ_TIME: std::time::Duration = std::time::Duration::from_micros(40);
+const PER_REGION: std::time::Duration = std::time::Duration::from_micros(3);
 const MAX_DEPTH: usize = 10_000;
 const MAX_THREADS: usize = 4096;
 /// Attempts per sample; the first sample of a thread spends up to two learning its addresses.
-const RETRIES: usize = 5;
+const RETRIES: usize = 8;
 /// Extra bytes read past last sample's chunk top, so a slightly deeper stack needs no re-read.
-const CHUNK_SLACK: usize = 2048;
+const CHUNK_SLACK: usize = 512;
 
 /// Addresses are already well mixed; a multiply is all the hashing they need.
 #[derive(Default)]
@@ -63,6 +66,9 @@ struct ThreadSlot {
     chunk: u64,
     chunk_len: usize,
     chain: Vec<u64>,
+    /// ≤3.10: the thread's bottom frame object, and how often a walk ended elsewhere.
+    root: u64,
+    root_misses: u32,
     last_pass: u64,
 }
 
@@ -100,6 +106,12 @@ pub struct ProcessWalker {
     raw: Vec<RawFrame>,
     extra: Vec<u8>,
     pthread_tid_offset: Option<usize>,
+    /// The head/GIL prefix of the next 3.11+ read: on, and what it brought back.
+    last_head: u64,
+    prefix_on: bool,
+    head_bytes: [u8; 24],
+    head_len: usize,
+    head_seen: (u64, u64),
 }
 
 /// The OS thread name where the program set one (3.14+ names threads after Python's names),
@@ -132,6 +144,11 @@ impl ProcessWalker {
             raw: Vec::with_capacity(256),
             extra: Vec::with_capacity(128),
             pthread_tid_offset: None,
+            last_head: 0,
+            prefix_on: false,
+            head_bytes: [0; 24],
+            head_len: 0,
+            head_seen: (0, 0),
         })
     }
 
@@ -166,12 +183,36 @@ impl ProcessWalker {
         if self.interp_addr == 0 && !self.ready() {
             return Ok(counts);
         }
-        let (head, holder) = self.read_head()?;
-        let mut tstate = head;
-        let mut n = 0;
+        // 3.11+: the interpreter's thread-list head and GIL word ride along in the first
+        // thread's read (last pass's head as the guess), saving a system call per pass.
+        let guess = self.last_head;
+        let (mut tstate, mut holder, mut n) = (0, 0, 0);
+        if guess != 0 && matches!(self.layout.frames, Frames::Interp(_)) {
+            let (s_len, f_len, saved) = (out.samples.len(), out.frames.len(), counts);
+            self.head_len = 0;
+            match self.sample_thread(guess, None, table, now, opts, out, new_threads, &mut counts) {
+                Ok(next) if self.head_len > 0 && self.head_seen.0 == guess => {
+                    (tstate, holder, n) = (next, self.head_seen.1, 1);
+                }
+                Ok(_) => {
+                    // The list changed (a new thread is first now): drop this read, start over.
+                    out.samples.truncate(s_len);
+                    out.frames.truncate(f_len);
+                    counts = saved;
+                    n = 0;
+                }
+                Err(e) if !process::exists(self.interp.pid) => return Err(e),
+                Err(_) => {}
+            }
+        }
+        if n == 0 {
+            let (head, h) = self.read_head()?;
+            (tstate, holder) = (head, h);
+            self.last_head = head;
+        }
         while tstate != 0 && n < MAX_THREADS {
             n += 1;
-            match self.sample_thread(tstate, holder, table, now, opts, out, new_threads, &mut counts) {
+            match self.sample_thread(tstate, Some(holder), table, now, opts, out, new_threads, &mut counts) {
                 Ok(next) => tstate = next,
                 Err(e) => {
                     if !process::exists(self.interp.pid) {
@@ -192,34 +233,41 @@ impl ProcessWalker {
 
     /// The first thread state and the GIL holder's thread state (0 if none).
     fn read_head(&mut self) -> Result<(u64, u64), Error> {
-        let l = self.layout;
-        let head_addr = self.interp_addr + l.interp_threads_head as u64;
-        let (gil_addr, gil_len) = match l.gil {
-            Gil::RuntimeTstateCurrent(off) => (self.interp.runtime + off as u64, 8),
-            Gil::InterpGil { last_holder, .. } => (self.interp_addr + last_holder as u64, 16),
-        };
         self.regions.clear();
-        self.regions.push((head_addr, 8));
-        self.regions.push((gil_addr, gil_len));
+        self.regions.extend(self.head_regions());
         if !self.mem.read_many(&self.regions, &mut self.buf)? {
             return Err(Error::Other(format!("PID {}: interpreter state unreadable", self.interp.pid)));
         }
-        let head = self.buf.u64_at(0);
-        let holder = match l.gil {
-            Gil::RuntimeTstateCurrent(_) => self.buf.u64_at(8),
+        Ok(self.parse_head(&self.buf[..8 + self.head_regions()[1].1]))
+    }
+
+    /// Where the thread-list head and the GIL holder are read from.
+    fn head_regions(&self) -> [(u64, usize); 2] {
+        let l = self.layout;
+        let head_addr = self.interp_addr + l.interp_threads_head as u64;
+        let gil = match l.gil {
+            Gil::RuntimeTstateCurrent(off) => (self.interp.runtime + off as u64, 8),
+            Gil::InterpGil { last_holder, .. } => (self.interp_addr + last_holder as u64, 16),
+        };
+        [(head_addr, 8), gil]
+    }
+
+    /// (first thread state, GIL holder's thread state or 0) from the bytes of head_regions().
+    fn parse_head(&self, b: &[u8]) -> (u64, u64) {
+        let holder = match self.layout.gil {
+            Gil::RuntimeTstateCurrent(_) => b.u64_at(8),
             Gil::InterpGil { last_holder, locked } => {
-                let locked_at = 8 + (locked - last_holder);
-                if self.buf.u32_at(locked_at) != 0 { self.buf.u64_at(8) } else { 0 }
+                if b.u32_at(8 + (locked - last_holder)) != 0 { b.u64_at(8) } else { 0 }
             }
         };
-        Ok((head, holder))
+        (b.u64_at(0), holder)
     }
 
     #[allow(clippy::too_many_arguments)]
     fn sample_thread(
         &mut self,
         tstate: u64,
-        gil_holder: u64,
+        gil_holder: Option<u64>,
         table: &FrameTable,
         now: &dyn Fn() -> u64,
         opts: SampleOptions,
@@ -239,20 +287,19 @@ impl ProcessWalker {
         slot.last_pass = pass;
         let tid = slot.tid;
         let time_ns = now();
-        let running = match slot.stat.as_mut().map(|s| s.running()) {
-            Some(Some(r)) => r,
-            Some(None) => {
-                slot.stat = None; // thread gone; the tstate will vanish from the list soon
-                false
+        // Whether to keep this thread's sample; with no holder given, the read brings the
+        // GIL word along and the decision waits until after it.
+        let mut decided = None;
+        if let Some(holder) = gil_holder {
+            let (gil, running) = self.status(tstate, holder);
+            let keep = (opts.idle || running) && (!opts.gil_only || gil);
+            if !keep {
+                // Still need `next`: one small read.
+                return self.mem.read_u64(tstate + l.tstate_next as u64);
             }
-            None => true,
-        };
-        let gil = gil_holder == tstate;
-        let keep = (opts.idle || running) && (!opts.gil_only || gil);
-        if !keep {
-            // Still need `next`: one small read.
-            return self.mem.read_u64(tstate + l.tstate_next as u64);
+            decided = Some((gil, running));
         }
+        self.prefix_on = gil_holder.is_none();
         let mut next = 0;
         let mut ok = false;
         for _ in 0..RETRIES {
@@ -263,9 +310,27 @@ impl ProcessWalker {
                     break;
                 }
                 Ok(false) => continue,
-                Err(e) => return Err(e),
+                Err(e) => {
+                    self.prefix_on = false;
+                    return Err(e);
+                }
             }
         }
+        self.prefix_on = false;
+        let (gil, running) = match decided {
+            Some(d) => d,
+            None => {
+                if self.head_len == 0 {
+                    return Ok(next); // the caller falls back to a separate head read
+                }
+                self.head_seen = self.parse_head(&self.head_bytes[..self.head_len]);
+                let (gil, running) = self.status(tstate, self.head_seen.1);
+                if !((opts.idle || running) && (!opts.gil_only || gil)) {
+                    return Ok(next);
+                }
+                (gil, running)
+            }
+        };
         if !ok {
             counts.torn += 1;
             if next == 0 {
@@ -295,6 +360,24 @@ impl ProcessWalker {
         Ok(next)
     }
 
+    /// (holds the GIL, running). A thread holding the GIL is executing bytecode (blocking
+    /// calls release the GIL), so it counts as running without asking the kernel; that saves
+    /// a /proc read per sample.
+    fn status(&mut self, tstate: u64, holder: u64) -> (bool, bool) {
+        let gil = holder == tstate;
+        let slot = self.threads.get_mut(&tstate).unwrap();
+        let running = gil
+            || match slot.stat.as_mut().map(|s| s.running()) {
+                Some(Some(r)) => r,
+                Some(None) => {
+                    slot.stat = None; // thread gone; its tstate leaves the list soon
+                    false
+                }
+                None => true,
+            };
+        (gil, running)
+    }
+
     fn new_slot(&mut self, tstate: u64) -> Result<ThreadSlot, Error> {
         let l = self.layout;
         let mut b = vec![0u8; l.tstate_read];
@@ -310,6 +393,8 @@ impl ProcessWalker {
             chunk: 0,
             chunk_len: 0,
             chain: Vec::new(),
+            root: 0,
+            root_misses: 0,
             last_pass: self.pass,
         })
     }
@@ -344,31 +429,46 @@ impl ProcessWalker {
         }
     }
 
-    /// 3.11+: thread state + used part of the current stack chunk + thread state, one call.
+    /// 3.11+: one call reads the used part of the stack chunk (one contiguous copy: a ~2 KiB
+    /// memcpy is far quicker than the target can rewrite frames), then the thread state (and
+    /// the current frame via the C frame on 3.11/3.12), then the chunk again. The walk starts
+    /// at the current frame read between the two copies and keeps a frame only if both copies
+    /// agree on every frame below the leaf (code, caller link, owner, instruction). A frame
+    /// pushed, popped or resumed between the copies disagrees, so the stack reported was live
+    /// during the read; the target need not be quiet for the whole read, only the frames below
+    /// its leaf.
     fn read_interp_stack(&mut self, tstate: u64, next: &mut u64) -> Result<bool, Error> {
         let l = self.layout;
         let Frames::Interp(fl) = l.frames else { unreachable!() };
         let chunk_off = l.tstate_datastack_chunk.unwrap();
         let slot = self.threads.get(&tstate).unwrap();
-        let (cframe_guess, chunk_guess, chunk_len) = (slot.cframe, slot.chunk, slot.chunk_len);
+        let (cframe_guess, chunk, chunk_len) = (slot.cframe, slot.chunk, slot.chunk_len);
         let ts_len = l.tstate_read;
-
-        self.regions.clear();
-        self.regions.push((tstate, ts_len));
         let cf_field = match l.tstate_current_frame {
             CurrentFrame::ViaCFrame { current_frame, .. } if cframe_guess != 0 => Some(cframe_guess + current_frame as u64),
             _ => None,
         };
+        let chunk_read = if chunk != 0 { chunk_len } else { 0 };
+
+        self.regions.clear();
+        let base = if self.prefix_on {
+            let h = self.head_regions();
+            self.regions.extend(h);
+            h[0].1 + h[1].1
+        } else {
+            0
+        };
+        self.head_len = 0;
+        if chunk_read > 0 {
+            self.regions.push((chunk, chunk_read));
+        }
+        self.regions.push((tstate, ts_len));
         if let Some(a) = cf_field {
             self.regions.push((a, 8));
         }
-        let chunk_read = if chunk_guess != 0 { chunk_len } else { 0 };
         if chunk_read > 0 {
-            self.regions.push((chunk_guess, chunk_read));
+            self.regions.push((chunk, chunk_read));
         }
-        // Thread state again (up to datastack_top), after the chunk: it tells what moved.
-        let ts2_len = chunk_off + 16;
-        self.regions.push((tstate, ts2_len));
         if !self.mem.read_many(&self.regions, &mut self.buf)? {
             // A guess pointed at memory that is gone: forget the guesses.
             let slot = self.threads.get_mut(&tstate).unwrap();
@@ -377,18 +477,22 @@ impl ProcessWalker {
             self.mem.read_u64(tstate)?; // errors if the thread state itself is gone
             return Ok(false);
         }
-        let ts = &self.buf[..ts_len];
+        // Layout of self.buf: head+gil? | chunk1 | ts | cf? | chunk2
+        if base > 0 {
+            self.head_bytes[..base].copy_from_slice(&self.buf[..base]);
+            self.head_len = base;
+        }
+        let ts_at = base + chunk_read;
+        let cf_len = if cf_field.is_some() { 8 } else { 0 };
+        let c2_at = ts_at + ts_len + cf_len;
+        let ts = &self.buf[ts_at..ts_at + ts_len];
         *next = ts.u64_at(l.tstate_next);
-        let chunk = ts.u64_at(chunk_off);
+        let real_chunk = ts.u64_at(chunk_off);
         let top = ts.u64_at(chunk_off + 8);
-        let mut off = ts_len;
         let current = match l.tstate_current_frame {
             CurrentFrame::Direct(o) => ts.u64_at(o),
             CurrentFrame::ViaCFrame { cframe, .. } => {
                 let cf = ts.u64_at(cframe);
-                if cf_field.is_some() {
-                    off += 8;
-                }
                 if cf_field.is_none() || cf != cframe_guess {
                     // The C-level frame moved (or first sample): remember it and read again.
                     self.threads.get_mut(&tstate).unwrap().cframe = cf;
@@ -397,35 +501,28 @@ impl ProcessWalker {
                     }
                     return Ok(false);
                 }
-                self.buf.u64_at(ts_len)
+                self.buf.u64_at(ts_at + ts_len)
             }
         };
-        let chunk_at = off;
-        off += chunk_read;
-        let top2 = self.buf.u64_at(off + chunk_off + 8);
-        let chunk2 = self.buf.u64_at(off + chunk_off);
-
-        let used = top.saturating_sub(chunk) as usize;
-        let want = (used + CHUNK_SLACK).min(1 << 20);
+        let used = top.saturating_sub(real_chunk) as usize;
         {
             let slot = self.threads.get_mut(&tstate).unwrap();
-            if chunk != slot.chunk || used > chunk_read || chunk2 != chunk {
-                // Guess was off: remember the right chunk and size and read again.
-                slot.chunk = chunk;
-                slot.chunk_len = want;
-                if chunk != 0 && used > 0 {
+            if real_chunk != chunk || used > chunk_read {
+                // Guess was off: remember the chunk, read at least as much as ever seen used.
+                let want = used + CHUNK_SLACK;
+                slot.chunk_len = if real_chunk == chunk { want.max(chunk_len) } else { want };
+                slot.chunk = real_chunk;
+                if real_chunk != 0 && used > 0 {
                     return Ok(false);
                 }
-            } else if want < slot.chunk_len / 2 {
-                slot.chunk_len = want;
             }
         }
         if current == 0 {
             return Ok(true);
         }
-        // Walk. Frames in [chunk, top2) are parsed from the snapshot; a frame at or above
-        // the final top was popped while we read: the snapshot is torn.
-        let chunk_data: &[u8] = &self.buf[chunk_at..chunk_at + chunk_read];
+        let c1 = &self.buf[base..base + chunk_read];
+        let c2 = &self.buf[c2_at..c2_at + chunk_read];
+        // Walk; frames in one chunk sit below their callees and below the top.
         let mut frame = current;
         let mut prev_in_chunk = u64::MAX;
         let mut depth = 0;
@@ -434,15 +531,25 @@ impl ProcessWalker {
             if depth > MAX_DEPTH || frame & 7 != 0 {
                 return Ok(false);
             }
-            let in_chunk = frame >= chunk && frame + fl.size as u64 <= chunk + chunk_read as u64 && chunk_read > 0;
+            let in_chunk = chunk_read > 0 && frame >= chunk && frame + fl.size as u64 <= chunk + chunk_read as u64;
             let fb: &[u8] = if in_chunk {
-                if frame + fl.size as u64 > top2 || frame >= prev_in_chunk {
+                if frame + fl.size as u64 > top || frame >= prev_in_chunk {
                     return Ok(false);
                 }
                 prev_in_chunk = frame;
                 let o = (frame - chunk) as usize;
-                &chunk_data[o..o + fl.size]
+                let (a, b) = (&c1[o..o + fl.size], &c2[o..o + fl.size]);
+                let same = |off: usize, len: usize| a[off..off + len] == b[off..off + len];
+                // The leaf is taken from the second copy: it was current at the middle read
+                // or replaced it as the callee of the same, unchanged caller. Every frame
+                // below must be identical in both copies, its instruction included (a caller
+                // that resumed has moved on).
+                if depth > 1 && !(same(fl.code, 8) && same(fl.previous, 8) && same(fl.owner, 1) && same(fl.instr, 8)) {
+                    return Ok(false); // changed between the copies
+                }
+                b
             } else {
+                // Generator and coroutine frames live in their objects, not in the chunk.
                 self.extra.resize(fl.size, 0);
                 if self.mem.read(frame, &mut self.extra).is_err() {
                     return Ok(false);
@@ -457,11 +564,14 @@ impl ProcessWalker {
             if owner < fl.first_non_python_owner {
                 let code = fb.u64_at(fl.code) & fl.code_mask;
                 let instr = fb.u64_at(fl.instr);
-                let adaptive = code + l.code_adaptive.unwrap() as u64;
-                let pos = if instr == 0 { -1 } else { (instr as i64 - adaptive as i64) / 2 };
                 if code == 0 {
+                    if previous == 0 {
+                        break; // 3.15's sentinel base frame
+                    }
                     return Ok(false);
                 }
+                let adaptive = code + l.code_adaptive.unwrap() as u64;
+                let pos = if instr == 0 { -1 } else { (instr as i64 - adaptive as i64) / 2 };
                 self.raw.push(RawFrame { code, pos });
             }
             frame = previous;
@@ -482,7 +592,13 @@ impl ProcessWalker {
             self.regions.push((f, fl.size));
         }
         self.regions.push((tstate, frame_off + 8));
-        if !self.mem.read_many(&self.regions, &mut self.buf)? {
+        let t0 = std::time::Instant::now();
+        let whole = self.mem.read_many(&self.regions, &mut self.buf)?;
+        if t0.elapsed() > MAX_READ_TIME + PER_REGION * self.regions.len() as u32 {
+            self.threads.get_mut(&tstate).unwrap().chain = chain;
+            return Ok(false);
+        }
+        if !whole {
             // A guessed frame was freed: read the thread state alone, follow from scratch.
             chain.clear();
             self.buf.resize(l.tstate_read + frame_off + 8, 0);
@@ -527,7 +643,26 @@ impl ProcessWalker {
         if ok && followed && self.mem.read_u64(tstate + frame_off as u64)? != first {
             ok = false;
         }
-        self.threads.get_mut(&tstate).unwrap().chain = new_chain;
+        // A thread's bottom frame lives as long as the thread: a walk that ends on another
+        // frame followed a stale f_back (a freed frame) and is torn. A new bottom that
+        // persists (the thread state was reused by a new thread) is accepted after a few tries.
+        let slot = self.threads.get_mut(&tstate).unwrap();
+        if ok {
+            if let Some(&root) = new_chain.last() {
+                if slot.root != 0 && slot.root != root {
+                    slot.root_misses += 1;
+                    if slot.root_misses < 8 {
+                        ok = false;
+                    } else {
+                        slot.root = root;
+                    }
+                } else {
+                    slot.root = root;
+                    slot.root_misses = 0;
+                }
+            }
+        }
+        slot.chain = new_chain;
         Ok(ok)
     }
 

@@ -396,3 +396,69 @@ def test_malformed_messages_get_errors_and_the_server_goes_on(workspace):
     finally:
         if p.poll() is None:
             p.kill()
+
+
+def _post(url, body):
+    import json
+    import urllib.request
+
+    req = urllib.request.Request(url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}, method="POST")
+    with urllib.request.urlopen(req, timeout=5) as r:
+        return r.status
+
+
+async def _flamegraph_url(client):
+    msgs = await eventually(lambda: _true([m for m in client.log_messages if "flamegraph at" in m.message]), timeout=5)
+    assert msgs, "the server did not report its flamegraph URL"
+    return msgs[0].message.split("flamegraph at ", 1)[1].strip()
+
+
+async def test_the_flamegraph_page_is_linked_both_ways(workspace):
+    import urllib.parse
+    import urllib.request
+
+    async with session(workspace) as client:
+        uri = open_doc(client, workspace / "app.py")
+        url = await _flamegraph_url(client)
+        assert url.startswith("http://127.0.0.1:") and "token=" in url
+        with urllib.request.urlopen(url, timeout=5) as r:
+            assert r.status == 200
+        api = url.replace("/?", "/api/event?")
+
+        # Focusing a function in the page filters the inline hints to its calls (shares of the focus).
+        inlay_before = client.refreshes["inlay"]
+        assert _post(api, {"type": "focus", "function": 1}) in (200, 204)  # `work`
+        focused = {12: "23.5% 20ms", 13: "76.5% 65ms", 18: "70.6% 60ms"}
+        assert await eventually(lambda: _equal(hints(client, uri), focused)), await hints(client, uri)
+        assert await eventually(lambda: _true(client.refreshes["inlay"] > inlay_before))
+        h = await client.text_document_hover_async(t.HoverParams(text_document=t.TextDocumentIdentifier(uri=uri), position=t.Position(12, 4)))
+        assert "flamegraph's focus" in h.contents.value
+        # Zooming to a call path (functions root first): main → helper.
+        assert _post(api, {"type": "focus", "path": [0, 3]}) in (200, 204)
+        assert await eventually(lambda: _equal(hints(client, uri), {22: "100.0% 15ms"}))
+        # Back to the whole profile from the page, then from the editor's command.
+        assert _post(api, {"type": "focus"}) in (200, 204)
+        assert await eventually(lambda: _equal(hints(client, uri), _ALL))
+        assert _post(api, {"type": "focus", "function": 1}) in (200, 204)
+        assert await eventually(lambda: _equal(hints(client, uri), focused))
+        await client.workspace_execute_command_async(t.ExecuteCommandParams(command="ember.clearFocus"))
+        assert await hints(client, uri) == _ALL
+
+        # Ctrl/Cmd-click on a frame: the editor is asked to show that line.
+        assert _post(api, {"type": "open", "file": str(workspace / "app.py"), "line": 13}) in (200, 204)
+        shown = await eventually(lambda: _true([d for d in client.shown_documents if d.uri == uri]))
+        assert shown and shown[0].selection.start.line == 12 and shown[0].take_focus
+
+        # A code lens opens the page on its function, as an external document.
+        lenses = await client.text_document_code_lens_async(t.CodeLensParams(text_document=t.TextDocumentIdentifier(uri=uri)))
+        work = next(lens for lens in lenses if lens.range.start.line == 9)
+        r = await client.workspace_execute_command_async(
+            t.ExecuteCommandParams(command=work.command.command, arguments=work.command.arguments)
+        )
+        query = urllib.parse.parse_qs(urllib.parse.urlparse(r["url"]).query)
+        assert query["function"] == ["work"] and query["file"] == [str(workspace / "app.py")]
+        ext = await eventually(lambda: _true([d for d in client.shown_documents if d.external]))
+        assert ext and ext[0].uri == r["url"]
+
+
+_ALL = {6: "85.0% 85ms", 7: "15.0% 15ms", 12: "20.0% 20ms", 13: "65.0% 65ms", 18: "60.0% 60ms", 22: "15.0% 15ms"}

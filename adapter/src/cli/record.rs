@@ -1,9 +1,221 @@
-//! `ember record` (not built yet).
+//! `ember record`: sample a program or a running process and write the profile.
+//!
+//! Flags follow py-spy's where users know them (`--rate`, `--duration`, `--subprocesses`,
+//! `--idle`, `--gil`, `--pid`, `-o`, `--format`). Ctrl-C (or SIGTERM/SIGHUP) ends the
+//! recording and still writes the file; a target that exits mid-recording is not an error.
+
+use crate::live::{Progress, Recording};
+use crate::profile::formats::{self, Format};
+use crate::profile::{Meta, Profile};
+use anyhow::Context;
+use ember_sampler::{Config, Rate, Target};
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 #[derive(clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// Samples per second per thread, or `max` to sample as fast as possible.
+    #[arg(short, long, default_value = "1000", value_parser = parse_rate)]
+    pub rate: Rate,
+    /// Stop after this many seconds (default: until the program exits or Ctrl-C).
+    #[arg(short, long)]
+    pub duration: Option<f64>,
+    /// Also profile child Python processes (multiprocessing, subprocess).
+    #[arg(short, long)]
+    pub subprocesses: bool,
+    /// Keep samples of idle threads (waiting on I/O, locks, sleep).
+    #[arg(short, long)]
+    pub idle: bool,
+    /// Only keep samples of the thread holding the GIL.
+    #[arg(short, long)]
+    pub gil: bool,
+    /// Where to write the profile (default: ember-<UTC time>.<format extension>).
+    #[arg(short, long)]
+    pub output: Option<PathBuf>,
+    /// Output format (default: from -o's extension, else ember, which keeps everything).
+    #[arg(short, long)]
+    pub format: Option<Format>,
+    /// Serve the live flamegraph on 127.0.0.1 while recording (and after, until Ctrl-C).
+    #[arg(long)]
+    pub serve: bool,
+    /// Like --serve, and open it in the browser.
+    #[arg(long)]
+    pub open: bool,
+    /// Port for --serve (default: a free one).
+    #[arg(long, default_value_t = 0)]
+    pub port: u16,
+    /// Attach to this running process instead of starting one.
+    #[arg(short, long, conflicts_with = "command")]
+    pub pid: Option<u32>,
+    /// The program to run, with its arguments (after `--`).
+    #[arg(last = true, required_unless_present = "pid")]
+    pub command: Vec<String>,
+}
 
-pub fn run(_args: Args) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("`ember record` is not built yet")
+fn parse_rate(s: &str) -> Result<Rate, String> {
+    if s.eq_ignore_ascii_case("max") {
+        return Ok(Rate::Max);
+    }
+    match s.parse::<f64>() {
+        Ok(hz) if hz > 0.0 && hz.is_finite() => Ok(Rate::Hz(hz)),
+        _ => Err(format!("`{s}` is not a rate: give samples per second (e.g. 1000) or `max`")),
+    }
+}
+
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+extern "C" fn on_signal(_: libc::c_int) {
+    INTERRUPTED.store(true, Ordering::SeqCst);
+}
+
+fn install_signal_handlers() {
+    use nix::sys::signal::{sigaction, SaFlags, SigAction, SigHandler, SigSet, Signal};
+    let action = SigAction::new(SigHandler::Handler(on_signal), SaFlags::SA_RESTART, SigSet::empty());
+    for sig in [Signal::SIGINT, Signal::SIGTERM, Signal::SIGHUP] {
+        // SAFETY: the handler only stores to an atomic.
+        unsafe {
+            let _ = sigaction(sig, &action);
+        }
+    }
+}
+
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let format = args.format.or_else(|| args.output.as_deref().and_then(Format::from_path)).unwrap_or(Format::Ember);
+    let output = args.output.clone().unwrap_or_else(|| default_output(format));
+
+    let mut spawned = None;
+    let (target, command_line) = match args.pid {
+        Some(pid) => (Target::Pid(pid), std::fs::read(format!("/proc/{pid}/cmdline"))
+            .map(|b| b.split(|&c| c == 0).filter(|s| !s.is_empty()).map(|s| String::from_utf8_lossy(s).into_owned()).collect())
+            .unwrap_or_default()),
+        None => {
+            let child = std::process::Command::new(&args.command[0])
+                .args(&args.command[1..])
+                .spawn()
+                .with_context(|| format!("could not start `{}` (is it installed and on PATH?)", args.command[0]))?;
+            spawned = Some(child.id());
+            (Target::Child(child), args.command.clone())
+        }
+    };
+    let config = Config {
+        rate: args.rate,
+        duration: args.duration.map(Duration::from_secs_f64),
+        subprocesses: args.subprocesses,
+        idle: args.idle,
+        gil: args.gil,
+        ..Config::default()
+    };
+    let meta = Meta {
+        source: "ember".into(),
+        start_unix_ms: SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64),
+        rate_hz: match args.rate { Rate::Hz(h) => Some(h), Rate::Max => None },
+        command_line,
+        timed: true,
+        ..Meta::default()
+    };
+    install_signal_handlers();
+    let recording = Recording::start(target, config, meta)?;
+    let pid = recording.pid;
+    let serve = args.serve || args.open;
+    let runtime = if serve { Some(tokio::runtime::Runtime::new()?) } else { None };
+    let server = match &runtime {
+        Some(rt) => Some(rt.block_on(crate::web::WebServer::start(crate::web::WebOptions { port: args.port }, recording.shared.clone()))?),
+        None => None,
+    };
+    if let Some(s) = &server {
+        eprintln!("ember: flamegraph at {}", s.url);
+        if args.open {
+            crate::web::open_browser(&s.url);
+        }
+    }
+
+    let live = std::io::stderr().is_terminal();
+    let mut updates = recording.shared.updates.clone();
+    let mut interrupted = false;
+    loop {
+        std::thread::sleep(Duration::from_millis(100));
+        let p = updates.borrow_and_update().clone();
+        if live {
+            eprint!("\r\x1b[K{}", status_line(&p));
+            let _ = std::io::stderr().flush();
+        }
+        if p.finished {
+            break;
+        }
+        if INTERRUPTED.load(Ordering::SeqCst) && !interrupted {
+            interrupted = true;
+            recording.stop();
+            // Like Ctrl-C in a terminal: the program we started is interrupted too.
+            if let Some(pid) = spawned {
+                let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), nix::sys::signal::Signal::SIGINT);
+            }
+        }
+    }
+    if live {
+        eprint!("\r\x1b[K");
+    }
+    let shared = recording.wait();
+    let progress = shared.updates.borrow().clone();
+    let profile = shared.profile.read().unwrap();
+    write_output(&output, format, &profile)?;
+    // The sampler ends on its own only when the duration is over or the target is gone.
+    let duration_reached = args.duration.is_some() && std::path::Path::new(&format!("/proc/{pid}")).exists();
+    eprintln!("{}", summary(pid, &profile, &progress, &output, interrupted, duration_reached));
+    drop(profile);
+    if let (Some(rt), Some(server)) = (runtime, server) {
+        eprintln!("ember: still serving {} — press Ctrl-C to stop", server.url);
+        INTERRUPTED.store(false, Ordering::SeqCst);
+        while !INTERRUPTED.load(Ordering::SeqCst) {
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        drop(server);
+        drop(rt);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn default_output(format: Format) -> PathBuf {
+    PathBuf::from(format!("ember-{}.{}", crate::profile::store::utc_stamp(SystemTime::now()), format.extension()))
+}
+
+fn write_output(path: &Path, format: Format, p: &Profile) -> anyhow::Result<()> {
+    formats::write(format, p, path).with_context(|| format!("writing {}", path.display()))
+}
+
+fn status_line(p: &Progress) -> String {
+    format!(
+        "ember: {:.1}s · {} samples · {:.0}/s · dropped {}",
+        p.elapsed.as_secs_f64(),
+        p.samples,
+        p.rate,
+        p.torn + p.overflow
+    )
+}
+
+fn summary(pid: u32, p: &Profile, progress: &Progress, out: &Path, interrupted: bool, duration_reached: bool) -> String {
+    let secs = progress.elapsed.as_secs_f64().max(1e-9);
+    let n = p.samples.len();
+    let threads = p.threads.len();
+    let procs = p.processes.len().max(1);
+    let ended = if interrupted {
+        "stopped by signal; the recording so far is saved".to_string()
+    } else if let Some(code) = progress.exit_code {
+        format!("target exited with code {code}")
+    } else if let Some(sig) = progress.exit_signal {
+        format!("target killed by signal {sig}")
+    } else if duration_reached {
+        "duration reached".to_string()
+    } else {
+        "target exited".to_string()
+    };
+    format!(
+        "ember: {n} samples in {secs:.2}s ({:.0}/s) from {threads} thread(s) in {procs} process(es), PID {pid}; {ended}; dropped: {} torn, {} overflow; wrote {}",
+        n as f64 / secs,
+        p.meta.dropped.torn,
+        p.meta.dropped.overflow,
+        out.display()
+    )
 }

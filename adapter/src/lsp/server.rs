@@ -50,7 +50,7 @@ pub struct Server {
     loading: Option<(PathBuf, Option<SystemTime>)>,
     failed: Option<(PathBuf, Option<SystemTime>)>,
     web_port: u16,
-    web: Result<String, String>,
+    web: Result<WebServer, String>,
 }
 
 struct Current {
@@ -73,7 +73,7 @@ struct ProfileReady {
     path: PathBuf,
     result: Result<Box<Loaded>, String>,
 }
-struct WebReady(Result<String, String>);
+struct WebReady(Result<Box<WebServer>, String>);
 struct Page(PageEvent);
 struct Configured(Value);
 
@@ -130,10 +130,14 @@ pub fn router(client: ClientSocket, web_port: u16) -> async_lsp::router::Router<
             ControlFlow::Continue(())
         })
         .event::<WebReady>(|st, WebReady(r)| {
-            if let Err(e) = &r {
-                eprintln!("ember lsp: the flamegraph server did not start: {e}");
+            match &r {
+                Ok(web) => {
+                    let message = format!("ember: flamegraph at {}", web.url);
+                    let _ = st.client.notify::<n::LogMessage>(LogMessageParams { typ: MessageType::INFO, message });
+                }
+                Err(e) => eprintln!("ember lsp: the flamegraph server did not start: {e}"),
             }
-            st.web = r;
+            st.web = r.map(|w| *w);
             ControlFlow::Continue(())
         })
         .event::<Page>(|st, Page(ev)| {
@@ -244,12 +248,14 @@ impl Server {
             let _ = self.client.notify::<n::ShowMessage>(ShowMessageParams { typ, message });
         }
         self.pull_configuration();
-        let (client, shared, port) = (self.client.clone(), self.shared.clone(), self.web_port);
+        let (client, shared, port, root) = (self.client.clone(), self.shared.clone(), self.web_port, self.root.clone());
         tokio::spawn(async move {
-            match WebServer::start(WebOptions { port }, shared).await {
+            match WebServer::start_in(WebOptions { port }, shared, root).await {
                 Ok(mut web) => {
-                    let _ = client.emit(WebReady(Ok(web.url.clone())));
-                    while let Some(ev) = web.events.recv().await {
+                    // The page's events come here; the server itself goes to the state.
+                    let mut events = std::mem::replace(&mut web.events, tokio::sync::mpsc::channel(1).1);
+                    let _ = client.emit(WebReady(Ok(Box::new(web))));
+                    while let Some(ev) = events.recv().await {
                         if client.emit(Page(ev)).is_err() {
                             break;
                         }
@@ -565,11 +571,14 @@ impl Server {
     }
 
     fn open_flamegraph(&mut self, arg: Option<&Value>) -> Result<Value, ResponseError> {
-        let base = self.web.clone().map_err(|e| {
+        let web = self.web.as_ref().map_err(|e| {
             failure(ErrorCode::REQUEST_FAILED, format!("the flamegraph server is not available: {e}"))
         })?;
-        let func = arg.and_then(|a| a.get("name")).and_then(|v| v.as_str());
-        let url = flamegraph_url(&base, func);
+        let field = |k: &str| arg.and_then(|a| a.get(k)).and_then(|v| v.as_str());
+        let url = match (field("file"), field("name")) {
+            (Some(file), Some(name)) => web.url_for_function(file, name, false),
+            _ => web.url.clone(),
+        };
         let uri = Url::parse(&url).map_err(|e| failure(ErrorCode::INTERNAL_ERROR, format!("bad flamegraph URL {url}: {e}")))?;
         let client = self.client.clone();
         tokio::spawn(async move {
@@ -619,20 +628,5 @@ impl Server {
 
     pub fn profile_path(&self) -> Option<&Path> {
         self.current.as_ref().map(|c| c.path.as_path())
-    }
-}
-
-/// The page's URL, focused on a function when one is given.
-fn flamegraph_url(base: &str, function: Option<&str>) -> String {
-    match function {
-        None => base.to_string(),
-        Some(name) => {
-            let sep = if base.contains('?') { '&' } else { '?' };
-            let enc: String = name
-                .bytes()
-                .map(|b| if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") })
-                .collect();
-            format!("{base}{sep}focus={enc}")
-        }
     }
 }

@@ -32,6 +32,15 @@ const GZIP_LEVEL: u32 = 6;
 
 /// Writes `p` to `path` atomically.
 pub fn save(path: &Path, p: &Profile) -> anyhow::Result<()> {
+    save_impl(path, p, true).map(|_| ())
+}
+
+/// Like [`save`], but never replaces an existing file: Ok(false) when `path` already exists.
+pub fn save_new(path: &Path, p: &Profile) -> anyhow::Result<bool> {
+    save_impl(path, p, false)
+}
+
+fn save_impl(path: &Path, p: &Profile, replace: bool) -> anyhow::Result<bool> {
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
@@ -43,16 +52,26 @@ pub fn save(path: &Path, p: &Profile) -> anyhow::Result<()> {
         .tempfile_in(dir)
         .with_context(fail)?;
     {
-        let mut gz = GzEncoder::new(BufWriter::with_capacity(1 << 16, tmp.as_file()), flate2::Compression::new(GZIP_LEVEL));
-        write_json(&mut gz, p).with_context(fail)?;
-        let mut buf = gz.finish().with_context(fail)?;
-        buf.flush().with_context(fail)?;
+        // serde_json writes number by number: buffer before the compressor, not only after.
+        let gz = GzEncoder::new(BufWriter::with_capacity(1 << 16, tmp.as_file()), flate2::Compression::new(GZIP_LEVEL));
+        let mut json = BufWriter::with_capacity(1 << 16, gz);
+        write_json(&mut json, p).with_context(fail)?;
+        let gz = json.into_inner().map_err(|e| e.into_error()).with_context(fail)?;
+        gz.finish().with_context(fail)?.flush().with_context(fail)?;
     }
     tmp.as_file().sync_all().with_context(fail)?;
     set_readable(tmp.as_file());
-    tmp.persist(path).map_err(|e| e.error).with_context(fail)?;
+    if replace {
+        tmp.persist(path).map_err(|e| e.error).with_context(fail)?;
+    } else {
+        match tmp.persist_noclobber(path) {
+            Ok(_) => {}
+            Err(e) if e.error.kind() == std::io::ErrorKind::AlreadyExists => return Ok(false),
+            Err(e) => return Err(e.error).with_context(fail),
+        }
+    }
     sync_dir(dir);
-    Ok(())
+    Ok(true)
 }
 
 /// Writes the uncompressed JSON document (what the schema describes).
@@ -121,7 +140,7 @@ fn first_non_space<R: Read>(r: &mut BufReader<R>) -> Result<Option<u8>, String> 
 
 fn parse<R: Read>(r: R) -> Result<Profile, String> {
     let mut de = serde_json::Deserializer::from_reader(r);
-    let p = FileVisitor::default().deserialize(&mut de).map_err(explain)?;
+    let p = FileVisitor.deserialize(&mut de).map_err(explain)?;
     de.end().map_err(explain)?;
     check(&p)?;
     Ok(p)
@@ -154,6 +173,9 @@ fn explain(e: serde_json::Error) -> String {
 
 /// Cross-checks every reference so that no later view can index out of bounds.
 fn check(p: &Profile) -> Result<(), String> {
+    if p.threads.len() > ThreadIdx::MAX as usize + 1 {
+        return Err(format!("the file is corrupt: {} threads, more than {} a profile can hold", p.threads.len(), ThreadIdx::MAX as usize + 1));
+    }
     let ns = p.strings.len();
     for (i, f) in p.functions.iter().enumerate() {
         if f.file as usize >= ns || f.name as usize >= ns {
@@ -318,7 +340,6 @@ fn typical_step(t: &[u64]) -> u64 {
 // Reading: a hand-written visitor so that `format`/`version` are checked as soon as they are
 // read and sample columns are reserved once from `count`.
 
-#[derive(Default)]
 struct FileVisitor;
 
 impl<'de> DeserializeSeed<'de> for FileVisitor {
@@ -736,7 +757,9 @@ mod tests {
     #[test]
     fn corrupt_bytes_are_detected() {
         let bytes = saved_bytes();
-        for pos in [12, bytes.len() / 3, bytes.len() / 2, bytes.len() - 6] {
+        let mut positions: Vec<usize> = (10..bytes.len()).step_by((bytes.len() / 150).max(1)).collect();
+        positions.extend([12, bytes.len() / 3, bytes.len() / 2, bytes.len() - 6]);
+        for pos in positions {
             let mut b = bytes.clone();
             b[pos] ^= 0x55;
             // A flipped bit is caught by inflate, JSON, the reference checks or gzip's CRC.

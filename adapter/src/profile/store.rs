@@ -21,17 +21,20 @@ pub fn save_in_dir(dir: &Path, stem: &str, p: &Profile) -> anyhow::Result<PathBu
         std::fs::write(&gitignore, "*\n").with_context(|| format!("cannot write {}", gitignore.display()))?;
     }
     let base = format!("{}-{}", utc_stamp(SystemTime::now()), sanitize(stem));
-    // Two recordings in the same second get distinct names rather than overwriting.
-    let mut name = format!("{base}.{}", file::EXTENSION);
-    let mut n = 2;
-    while dir.join(&name).exists() {
-        name = format!("{base}-{n}.{}", file::EXTENSION);
-        n += 1;
+    // Two recordings in the same second (even from two processes) get distinct names rather
+    // than overwriting: the rename refuses to replace an existing file.
+    for n in 1..1000 {
+        let name = if n == 1 { format!("{base}.{}", file::EXTENSION) } else { format!("{base}-{n}.{}", file::EXTENSION) };
+        let path = dir.join(&name);
+        if path.exists() {
+            continue;
+        }
+        if file::save_new(&path, p)? {
+            write_latest(dir, &name)?;
+            return Ok(path);
+        }
     }
-    let path = dir.join(&name);
-    file::save(&path, p)?;
-    write_latest(dir, &name)?;
-    Ok(path)
+    bail!("cannot find a free file name for {base}.{} in {}", file::EXTENSION, dir.display())
 }
 
 /// The newest profile in `dir`: the one `latest` names, or else the newest `*.ember` by name.

@@ -1,4 +1,206 @@
-//! Other tools' profile formats: reading and writing, one module per format.
+//! Other tools' profile formats: one module per format, behind [`read`] (format detected from
+//! the content) and [`write`] (format chosen by the caller or by the output's extension).
+
+pub mod austin;
+pub mod collapsed;
+pub mod perf;
+pub mod pprof;
+pub mod speedscope;
+pub mod svg;
+
+use super::file;
+use super::model::Profile;
+use anyhow::{anyhow, bail, Context};
+use std::io::{BufWriter, Read, Write};
+use std::path::Path;
+use std::str::FromStr;
 
 /// Input formats `read` understands, for error messages.
-pub const SUPPORTED_INPUTS: &str = "Ember (.ember), collapsed stacks (Brendan Gregg / py-spy / CPython 3.15 --collapsed), speedscope JSON, `perf script` text, Austin text";
+pub const SUPPORTED_INPUTS: &str = "Ember (.ember), collapsed stacks (Brendan Gregg, py-spy raw, CPython 3.15 --collapsed), speedscope JSON, `perf script` text, Austin text";
+
+/// What Ember can write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// Ember's own file (.ember): everything, compact, with timestamps.
+    Ember,
+    /// Collapsed stacks, `frame;frame;... COUNT` (.txt, .collapsed, .folded).
+    Collapsed,
+    /// speedscope JSON (.speedscope.json, .json).
+    Speedscope,
+    /// An SVG flamegraph drawn by inferno (.svg).
+    Svg,
+    /// pprof: gzipped protobuf, for go tool pprof, Pyroscope, Parca (.pb.gz, .pprof).
+    Pprof,
+}
+
+impl Format {
+    pub const ALL: [Format; 5] = [Format::Ember, Format::Collapsed, Format::Speedscope, Format::Svg, Format::Pprof];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Ember => "ember",
+            Format::Collapsed => "collapsed",
+            Format::Speedscope => "speedscope",
+            Format::Svg => "svg",
+            Format::Pprof => "pprof",
+        }
+    }
+
+    /// The usual file extension (without a leading dot).
+    pub fn extension(self) -> &'static str {
+        match self {
+            Format::Ember => "ember",
+            Format::Collapsed => "txt",
+            Format::Speedscope => "speedscope.json",
+            Format::Svg => "svg",
+            Format::Pprof => "pb.gz",
+        }
+    }
+
+    /// The format a path's extension implies, if any.
+    pub fn from_path(path: &Path) -> Option<Format> {
+        let name = path.file_name()?.to_string_lossy().to_ascii_lowercase();
+        let ends = |s: &str| name.ends_with(s);
+        Some(if ends(".ember") {
+            Format::Ember
+        } else if ends(".svg") {
+            Format::Svg
+        } else if ends(".json") {
+            Format::Speedscope
+        } else if ends(".pb.gz") || ends(".pprof") || ends(".pb") || ends(".prof") {
+            Format::Pprof
+        } else if ends(".txt") || ends(".collapsed") || ends(".folded") || ends(".stacks") {
+            Format::Collapsed
+        } else {
+            return None;
+        })
+    }
+}
+
+impl FromStr for Format {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Format, String> {
+        Format::ALL
+            .into_iter()
+            .find(|f| f.name().eq_ignore_ascii_case(s))
+            .ok_or_else(|| format!("unknown format {s:?}; choose one of: {}", names()))
+    }
+}
+
+impl std::fmt::Display for Format {
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// "ember, collapsed, speedscope, svg, pprof".
+pub fn names() -> String {
+    Format::ALL.map(Format::name).join(", ")
+}
+
+/// Writes `p` to `out` in `format`, atomically (a temp file in the same folder, then rename),
+/// so an existing file is replaced only by a complete one.
+pub fn write(format: Format, p: &Profile, out: &Path) -> anyhow::Result<()> {
+    if format == Format::Ember {
+        return file::save(out, p);
+    }
+    let dir = match out.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let fail = || format!("cannot write {} to {}", format.name(), out.display());
+    let tmp = tempfile::Builder::new().prefix(".ember-").suffix(".tmp").tempfile_in(dir).with_context(fail)?;
+    {
+        let mut w = BufWriter::with_capacity(1 << 16, tmp.as_file());
+        write_to(format, p, &mut w).with_context(fail)?;
+        w.flush().with_context(fail)?;
+    }
+    tmp.as_file().sync_all().with_context(fail)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = tmp.as_file().set_permissions(std::fs::Permissions::from_mode(0o644));
+    }
+    tmp.persist(out).map_err(|e| e.error).with_context(fail)?;
+    Ok(())
+}
+
+/// Writes `p` in `format` to any writer (Ember's format uncompressed is `file::write_json`).
+pub fn write_to<W: Write>(format: Format, p: &Profile, mut w: W) -> anyhow::Result<()> {
+    match format {
+        Format::Ember => {
+            let mut gz = flate2::write::GzEncoder::new(BufWriter::new(&mut w), flate2::Compression::default());
+            file::write_json(BufWriter::new(&mut gz), p)?;
+            gz.finish()?.flush()?;
+            Ok(())
+        }
+        Format::Collapsed => collapsed::write(p, w),
+        Format::Speedscope => speedscope::write(p, w),
+        Format::Svg => svg::write(p, w),
+        Format::Pprof => pprof::write(p, w),
+    }
+}
+
+/// What `read` found a file to be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InputFormat {
+    Ember,
+    Collapsed,
+    Speedscope,
+    Perf,
+    Austin,
+}
+
+/// Tells the format from the first bytes of a file.
+pub fn detect(head: &[u8]) -> Option<InputFormat> {
+    if file::sniff(head) {
+        return Some(InputFormat::Ember);
+    }
+    let text = String::from_utf8_lossy(&head[..head.len().min(64 * 1024)]);
+    if speedscope::sniff(&text) {
+        Some(InputFormat::Speedscope)
+    } else if austin::sniff(&text) {
+        Some(InputFormat::Austin)
+    } else if perf::sniff(&text) {
+        Some(InputFormat::Perf)
+    } else if collapsed::sniff(&text) {
+        Some(InputFormat::Collapsed)
+    } else {
+        None
+    }
+}
+
+/// Reads a profile in any supported format, detected from its content.
+pub fn read(path: &Path) -> anyhow::Result<Profile> {
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|mut f| f.read_to_end(&mut bytes))
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    read_bytes(&bytes).map_err(|e| anyhow!("cannot read the profile {}: {e:#}", path.display()))
+}
+
+/// Reads a profile from memory; the error says what the content is not.
+pub fn read_bytes(bytes: &[u8]) -> anyhow::Result<Profile> {
+    if bytes.is_empty() {
+        bail!("the file is empty");
+    }
+    if bytes.starts_with(&[0x1f, 0x8b]) && !file::sniff(bytes) {
+        bail!(
+            "this is gzip-compressed data but not an Ember profile (pprof cannot be read, only written); supported inputs: {SUPPORTED_INPUTS}"
+        );
+    }
+    let Some(format) = detect(bytes) else {
+        bail!("unrecognised format; supported inputs: {SUPPORTED_INPUTS}");
+    };
+    match format {
+        InputFormat::Ember => file::load_from(bytes).map_err(|e| anyhow!(e)),
+        InputFormat::Speedscope => speedscope::read(bytes),
+        InputFormat::Austin => austin::read(bytes),
+        InputFormat::Perf => perf::read(bytes),
+        InputFormat::Collapsed => {
+            let text = std::str::from_utf8(bytes).map_err(|e| anyhow!("collapsed stacks must be UTF-8 text ({e})"))?;
+            let source = if text.starts_with("tid:") { "cpython-collapsed" } else { "collapsed" };
+            collapsed::read(text.as_bytes(), source)
+        }
+    }
+}

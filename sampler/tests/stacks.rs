@@ -1,0 +1,50 @@
+//! Every supported CPython: the stacks Ember reads equal what the interpreter itself reports
+//! (sys._current_frames + traceback), including methods, non-ASCII names, Python→C→Python
+//! calls, generators and a recursion deep enough to span two frame chunks.
+
+mod common;
+use common::*;
+
+fn last_component(qualname: &str) -> &str {
+    qualname.rsplit('.').next().unwrap_or(qualname)
+}
+
+#[test]
+fn stacks_equal_the_interpreters_own_view() {
+    for (label, py) in pythons() {
+        let dir = tempfile::tempdir().unwrap();
+        let report = dir.path().join("stacks.json");
+        let child = Kill(start_ready(&py, &[workload("known_stacks.py").to_str().unwrap(), report.to_str().unwrap()]));
+        let pid = child.0.id();
+        let expected: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+        let threads = ember_sampler::dump(pid).unwrap_or_else(|e| panic!("{label}: dump failed: {e}"));
+        let mut checked = 0;
+        for (tid, want) in expected.as_object().unwrap() {
+            let tid: u32 = tid.parse().unwrap();
+            let got = threads.iter().find(|t| t.tid == tid).unwrap_or_else(|| panic!("{label}: thread {tid} ({}) not found", want["name"]));
+            let want_frames = want["frames"].as_array().unwrap();
+            let got_frames: Vec<(String, String, u32)> =
+                got.frames.iter().map(|f| (f.file.to_string(), last_component(&f.qualname).to_string(), f.line)).collect();
+            let want_frames: Vec<(String, String, u32)> = want_frames
+                .iter()
+                .map(|f| (f[0].as_str().unwrap().to_string(), f[1].as_str().unwrap().to_string(), f[2].as_u64().unwrap() as u32))
+                .collect();
+            assert_eq!(got_frames, want_frames, "{label}: thread {} differs", want["name"]);
+            checked += 1;
+        }
+        assert_eq!(checked, 4, "{label}");
+        // Qualified names where the interpreter has them (3.11+), and non-ASCII names decode.
+        let worker = threads.iter().find(|t| t.frames.iter().any(|f| f.qualname.ends_with("ünïcode_wait"))).expect("non-ASCII name");
+        let minor: u32 = label.split(['.', '-']).nth(1).unwrap().parse().unwrap();
+        if minor >= 11 {
+            assert!(worker.frames.iter().any(|f| &*f.qualname == "Worker.spin"), "{label}: qualname");
+        }
+        let deep = threads.iter().find(|t| t.frames.iter().filter(|f| &*f.qualname == "recurse").count() == 301);
+        assert!(deep.is_some(), "{label}: 301 recurse frames");
+        // The main thread is parked in main_sleep → time.sleep.
+        let main = threads.iter().find(|t| t.tid == pid).expect("main thread");
+        assert_eq!(main.name, "MainThread");
+        assert_eq!(main.frames.last().map(|f| last_component(&f.qualname).to_string()), Some("main_sleep".into()), "{label}");
+        assert!(!main.running && !main.gil, "{label}: the sleeping main thread is idle without the GIL");
+    }
+}

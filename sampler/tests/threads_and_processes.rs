@@ -1,0 +1,130 @@
+//! Thread status (running/idle, GIL), idle filtering, subprocesses, and the errors a user
+//! can meet: no such process, not Python, unsupported Python, a target that exits.
+
+mod common;
+use common::*;
+use ember_sampler::{Config, Error, Event, Rate, Session, Target, FLAG_GIL, FLAG_RUNNING};
+use std::collections::HashMap;
+use std::time::Duration;
+
+fn collect(session: &Session) -> (Vec<(u32, u32, u8, Vec<String>)>, Vec<Event>) {
+    let mut samples = Vec::new();
+    let mut other = Vec::new();
+    for ev in session.events.iter() {
+        match ev {
+            Event::Samples(b) => {
+                for (s, frames) in b.iter() {
+                    let names = frames.iter().map(|&f| session.frames.get(f).unwrap().qualname.to_string()).collect();
+                    samples.push((s.pid, s.tid, s.flags, names));
+                }
+            }
+            e => other.push(e),
+        }
+    }
+    (samples, other)
+}
+
+#[test]
+fn thread_status_and_gil() {
+    for (label, py) in pythons() {
+        let child = Kill(start_ready(&py, &[workload("threads_status.py").to_str().unwrap()]));
+        let config = Config { rate: Rate::Hz(500.0), duration: Some(Duration::from_millis(800)), idle: true, ..Config::default() };
+        let session = Session::start(Target::Pid(child.0.id()), config).unwrap();
+        let (samples, events) = collect(&session);
+        let names: HashMap<u32, String> = events
+            .iter()
+            .filter_map(|e| if let Event::Thread(t) = e { Some((t.tid, t.name.clone())) } else { None })
+            .collect();
+        let of = |leaf: &str| samples.iter().filter(|s| s.3.last().map(|n| n.ends_with(leaf)).unwrap_or(false)).collect::<Vec<_>>();
+        let busy = of("busy");
+        let sleeper = of("sleeper");
+        assert!(busy.len() > 50 && sleeper.len() > 50, "{label}: busy {} sleeper {}", busy.len(), sleeper.len());
+        let running = |v: &[&(u32, u32, u8, Vec<String>)]| v.iter().filter(|s| s.2 & FLAG_RUNNING != 0).count() as f64 / v.len() as f64;
+        let gil = |v: &[&(u32, u32, u8, Vec<String>)]| v.iter().filter(|s| s.2 & FLAG_GIL != 0).count() as f64 / v.len() as f64;
+        assert!(running(&busy) > 0.8, "{label}: busy thread running {:.2}", running(&busy));
+        assert!(running(&sleeper) < 0.1, "{label}: sleeping thread running {:.2}", running(&sleeper));
+        assert!(gil(&busy) > 0.5, "{label}: busy thread holds the GIL {:.2}", gil(&busy));
+        assert!(gil(&sleeper) < 0.05, "{label}: sleeper holds the GIL {:.2}", gil(&sleeper));
+        assert!(names.len() >= 3, "{label}: thread events {names:?}");
+        assert_eq!(names.get(&child.0.id()).map(String::as_str), Some("MainThread"));
+        drop(session);
+
+        // Default (no --idle): idle threads are left out; --gil keeps only the GIL holder.
+        let config = Config { rate: Rate::Hz(500.0), duration: Some(Duration::from_millis(500)), ..Config::default() };
+        let (samples, _) = collect(&Session::start(Target::Pid(child.0.id()), config).unwrap());
+        assert!(samples.iter().all(|s| s.2 & FLAG_RUNNING != 0), "{label}: idle samples kept without --idle");
+        assert!(samples.iter().any(|s| s.3.last().unwrap().ends_with("busy")), "{label}");
+        let config = Config { rate: Rate::Hz(500.0), duration: Some(Duration::from_millis(500)), gil: true, idle: true, ..Config::default() };
+        let (samples, _) = collect(&Session::start(Target::Pid(child.0.id()), config).unwrap());
+        assert!(!samples.is_empty() && samples.iter().all(|s| s.2 & FLAG_GIL != 0), "{label}: --gil");
+    }
+}
+
+#[test]
+fn subprocesses_are_found_and_labelled() {
+    let py = python("3.11").or_else(|| pythons().into_iter().next().map(|p| p.1)).unwrap();
+    let child = std::process::Command::new(&py).arg(workload("children.py")).spawn().unwrap();
+    let root = child.id();
+    let config = Config { rate: Rate::Hz(200.0), subprocesses: true, ..Config::default() };
+    let session = Session::start(Target::Child(child), config).unwrap();
+    let (samples, events) = collect(&session);
+    let procs: Vec<_> = events.iter().filter_map(|e| if let Event::Process(p) = e { Some(p.clone()) } else { None }).collect();
+    assert!(procs.len() >= 3, "root + 2 children, got {procs:?}");
+    let child_pids: Vec<u32> = procs.iter().filter(|p| p.pid != root).map(|p| p.pid).collect();
+    assert!(procs.iter().filter(|p| p.pid != root).all(|p| p.parent.is_some() && !p.command_line.is_empty()));
+    for leaf in ["mp_child_work", "subprocess_child_work"] {
+        assert!(
+            samples.iter().any(|s| child_pids.contains(&s.0) && s.3.iter().any(|n| n == leaf)),
+            "no samples of {leaf} in a child process"
+        );
+    }
+    // The root's exit is reported with its exit code.
+    assert!(events.iter().any(|e| matches!(e, Event::ProcessExited { pid, exit_code: Some(0), .. } if *pid == root)));
+}
+
+#[test]
+fn target_exiting_mid_recording_ends_the_session_cleanly() {
+    let py = pythons()[0].1.clone();
+    let child = std::process::Command::new(&py).args(["-c", "import time\nend=time.time()+1.0\nwhile time.time()<end: pass\nraise SystemExit(3)"]).spawn().unwrap();
+    let session = Session::start(Target::Child(child), Config::default()).unwrap();
+    let (samples, events) = collect(&session);
+    assert!(samples.len() > 100, "{}", samples.len());
+    assert!(events.iter().any(|e| matches!(e, Event::ProcessExited { exit_code: Some(3), .. })), "{events:?}");
+}
+
+#[test]
+fn clear_errors() {
+    // A PID that does not exist.
+    let err = Session::start(Target::Pid(u32::MAX / 2), Config::default()).err().unwrap();
+    assert!(matches!(err, Error::NoSuchProcess(_)), "{err}");
+    assert!(err.to_string().contains("no process with PID"));
+    // Not Python.
+    let child = Kill(std::process::Command::new("sleep").arg("30").spawn().unwrap());
+    std::thread::sleep(Duration::from_millis(100));
+    let err = ember_sampler::dump(child.0.id()).unwrap_err();
+    assert!(matches!(err, Error::NotPython { .. }), "{err}");
+    assert!(err.to_string().contains("sleep"), "{err}");
+    let child2 = std::process::Command::new("sleep").arg("30").spawn().unwrap();
+    let pid2 = child2.id();
+    let err = Session::start(Target::Child(child2), Config::default()).err().unwrap();
+    assert!(matches!(err, Error::NotPython { .. }), "{err}");
+    let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid2 as i32), nix::sys::signal::Signal::SIGKILL);
+    // Unsupported Pythons that this machine has (pyenv 2.7 and 3.7), when present.
+    let root = std::process::Command::new("pyenv").arg("root").output().ok().map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string());
+    let mut checked = 0;
+    if let Some(root) = root {
+        for (v, word) in [("2.7.18", "Python 2"), ("3.7.16", "3.7")] {
+            let py = std::path::PathBuf::from(format!("{root}/versions/{v}/bin/python"));
+            if !py.exists() {
+                continue;
+            }
+            let c = Kill(std::process::Command::new(&py).args(["-c", "import time; time.sleep(30)"]).spawn().unwrap());
+            std::thread::sleep(Duration::from_millis(300));
+            let err = ember_sampler::dump(c.0.id()).unwrap_err();
+            assert!(matches!(err, Error::UnsupportedPython { .. }), "{v}: {err}");
+            assert!(err.to_string().contains(word) && err.to_string().contains("3.8 to 3.15"), "{v}: {err}");
+            checked += 1;
+        }
+    }
+    eprintln!("checked {checked} unsupported interpreters");
+}

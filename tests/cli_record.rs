@@ -1,0 +1,186 @@
+//! `ember record` and `ember dump` driven as a user would: real programs on real interpreters,
+//! Ctrl-C, targets that exit, and every error a user can meet.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+const EMBER: &str = env!("CARGO_BIN_EXE_ember");
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+}
+
+fn workload(name: &str) -> String {
+    repo().join("tests/workloads").join(name).display().to_string()
+}
+
+fn python(label: &str) -> String {
+    let out = Command::new("bash").arg(repo().join("scripts/pythons.sh")).output().unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .find_map(|l| l.split_once(' ').filter(|(m, _)| *m == label).map(|(_, p)| p.to_string()))
+        .unwrap_or_else(|| panic!("CPython {label} not found"))
+}
+
+fn ember(args: &[&str]) -> Output {
+    Command::new(EMBER).args(args).output().unwrap()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn load(p: &Path) -> ember::profile::Profile {
+    ember::profile::file::load(p).unwrap()
+}
+
+#[test]
+fn record_a_program_to_an_ember_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("p.ember");
+    let py = python("3.11");
+    let o = ember(&["record", "-o", out.to_str().unwrap(), "--", &py, &workload("adversarial.py"), "1"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(err.contains("samples") && err.contains("target exited with code 0") && err.contains("wrote"), "{err}");
+    let p = load(&out);
+    assert!(p.samples.len() > 300, "{} samples", p.samples.len());
+    assert_eq!(p.meta.python_version.as_deref().map(|v| v.starts_with("3.11")), Some(true));
+    assert_eq!(p.meta.rate_hz, Some(1000.0));
+    assert!(p.meta.command_line.iter().any(|a| a.ends_with("adversarial.py")));
+    assert_eq!(p.processes[0].exit_code, Some(0));
+    let names: Vec<&str> = p.functions.iter().map(|f| p.str(f.name)).collect();
+    assert!(names.contains(&"hot_a") && names.contains(&"leaf_b"), "{names:?}");
+}
+
+#[test]
+fn collapsed_output_names_frames_and_threads() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("p.txt");
+    let py = python("3.12");
+    let o = ember(&["record", "--idle", "-d", "1.5", "-o", out.to_str().unwrap(), "--", &py, &workload("threads_status.py"), "3"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("duration reached"), "{}", stderr(&o));
+    let text = std::fs::read_to_string(&out).unwrap();
+    let mut threads = std::collections::HashSet::new();
+    for line in text.lines() {
+        let (stack, count) = line.rsplit_once(' ').unwrap();
+        assert!(count.parse::<u64>().unwrap() > 0, "{line}");
+        let frames: Vec<&str> = stack.split(';').collect();
+        assert!(frames[0].starts_with("thread "), "first frame names the thread: {line}");
+        threads.insert(frames[0].to_string());
+        for f in &frames[1..] {
+            // qualname (path:line)
+            let (name, loc) = f.split_once(" (").unwrap_or_else(|| panic!("frame {f:?}"));
+            assert!(!name.is_empty() && loc.ends_with(')') && loc.contains(".py:"), "frame {f:?}");
+        }
+    }
+    assert!(threads.len() >= 3, "{threads:?}");
+    assert!(text.contains("busy (") && text.contains("sleeper ("), "{text}");
+}
+
+#[test]
+fn attach_to_a_pid_that_exits_midway() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("p.ember");
+    let py = python("3.13");
+    let mut child = Command::new(&py).arg(workload("adversarial.py")).arg("1.5").spawn().unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    let o = ember(&["record", "--pid", &child.id().to_string(), "-o", out.to_str().unwrap()]);
+    let _ = child.wait();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("target exited"), "{}", stderr(&o));
+    assert!(load(&out).samples.len() > 300);
+}
+
+#[test]
+fn ctrl_c_stops_and_still_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("p.ember");
+    let py = python("3.15");
+    let child = Command::new(EMBER)
+        .args(["record", "-o", out.to_str().unwrap(), "--", &py, &workload("adversarial.py"), "60"])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), nix::sys::signal::Signal::SIGINT).unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("stopped by signal"), "{}", stderr(&o));
+    let p = load(&out);
+    assert!(p.samples.len() > 300, "{}", p.samples.len());
+    assert_eq!(p.meta.python_version.as_deref().map(|v| v.starts_with("3.15")), Some(true));
+}
+
+#[test]
+fn errors_say_what_to_do() {
+    let o = ember(&["record", "--pid", "999999999"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("no process with PID 999999999"), "{}", stderr(&o));
+
+    let o = ember(&["record", "-d", "2", "--", "sleep", "5"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("is not a Python process"), "{}", stderr(&o));
+
+    let o = ember(&["record", "--", "/nonexistent/python"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("could not start `/nonexistent/python`"), "{}", stderr(&o));
+
+    let o = ember(&["record", "--rate", "fast", "--", "python3"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("is not a rate"), "{}", stderr(&o));
+
+    let o = ember(&["dump", "999999999"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("no process with PID"), "{}", stderr(&o));
+}
+
+/// Reading another user's process without CAP_SYS_PTRACE: the message names the capability
+/// and the ptrace_scope setting. Runs when the tests run as root (setpriv drops to nobody).
+#[test]
+fn no_permission_names_the_fix() {
+    if !nix::unistd::Uid::effective().is_root() {
+        eprintln!("not root: skipped");
+        return;
+    }
+    let py = python("3.11");
+    let mut target = Command::new(&py).args(["-c", "import time; time.sleep(30)"]).spawn().unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let o = Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups", EMBER, "dump", &target.id().to_string()])
+        .output()
+        .unwrap();
+    let _ = target.kill();
+    let _ = target.wait();
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("permission denied") && err.contains("CAP_SYS_PTRACE") && err.contains("ptrace_scope"), "{err}");
+}
+
+#[test]
+fn dump_prints_every_thread_like_a_traceback() {
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("r.json");
+    let py = python("3.14");
+    let mut child = Command::new(&py).args([&workload("known_stacks.py"), report.to_str().unwrap()]).stdout(Stdio::piped()).spawn().unwrap();
+    {
+        use std::io::BufRead;
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.as_mut().unwrap()).read_line(&mut line).unwrap();
+    }
+    let o = ember(&["dump", &child.id().to_string()]);
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(text.contains(&format!("Thread {} \"MainThread\" (idle)", child.id())), "{text}");
+    assert!(text.contains("\"worker\""), "{text}");
+    // Innermost last: in the main thread, main_sleep comes after <module>.
+    let main = text.split("\n\n").find(|b| b.contains("MainThread")).unwrap();
+    let module = main.find("in <module>").unwrap();
+    let sleep = main.find("in main_sleep").unwrap();
+    assert!(module < sleep, "{main}");
+    assert!(text.contains("in Worker.spin") && text.contains("in ünïcode_wait"), "{text}");
+}
