@@ -58,6 +58,7 @@ class Client:
     def __init__(self, cmd):
         self.p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
         self.next_id = 0
+        self.logs = []
 
     def send(self, msg):
         body = json.dumps(msg).encode()
@@ -77,6 +78,8 @@ class Client:
         while True:
             raw = self.read()
             msg = json.loads(raw)
+            if msg.get("method") == "window/logMessage":
+                self.logs.append(msg["params"]["message"])
             if msg.get("id") == self.next_id and "method" not in msg:
                 return msg, raw
 
@@ -84,6 +87,30 @@ class Client:
 def pct(xs, q):
     xs = sorted(xs)
     return xs[min(len(xs) - 1, int(q * len(xs)))]
+
+
+def focus_latency(c, whole):
+    """Time from a focus change in the page to the editor's next hints reflecting it."""
+    import urllib.request
+
+    url = next((m.split("flamegraph at ", 1)[1] for m in c.logs if "flamegraph at" in m), None)
+    if not url:
+        print("focus latency: no flamegraph server", file=sys.stderr)
+        return
+    api = url.replace("/?", "/api/event?")
+    times = []
+    for i in range(10):
+        body = {"type": "focus", "function": 1 + i} if i % 2 == 0 else {"type": "focus"}
+        before, _ = c.request("textDocument/inlayHint", whole)
+        t = time.perf_counter()
+        req = urllib.request.Request(api, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}, method="POST")
+        urllib.request.urlopen(req, timeout=5).read()
+        while True:
+            now, _ = c.request("textDocument/inlayHint", whole)
+            if now["result"] != before["result"] or time.perf_counter() - t > 5:
+                break
+        times.append(time.perf_counter() - t)
+    print(f"focus change in the page -> new hints: p50 {1e3 * pct(times, 0.5):.0f} ms, max {1e3 * max(times):.0f} ms")
 
 
 def main():
@@ -109,6 +136,7 @@ def main():
                 hints, size = len(msg["result"]), len(raw)
             print(f"inlay hints, 10,000-line file, {SAMPLES:,}-sample profile, threshold {threshold}%: "
                   f"{hints} hints ({size // 1024} KiB), p50 {1e3 * pct(times, 0.5):.2f} ms, p99 {1e3 * pct(times, 0.99):.2f} ms")
+        focus_latency(c, whole)
         c.request("shutdown", None)
         c.send({"jsonrpc": "2.0", "method": "exit"})
         c.p.wait(timeout=10)
