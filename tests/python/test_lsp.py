@@ -13,9 +13,6 @@ from pytest_lsp import LanguageClient, client_capabilities, make_test_lsp_client
 
 from lsp_support import APP, app_stacks, ember_bin, publish, write_profile
 
-pytestmark = pytest.mark.asyncio
-
-
 def helix_caps():
     """A client without inlayHint/refresh or codeLens/refresh (Helix 25.x)."""
     return t.ClientCapabilities(
@@ -94,6 +91,7 @@ async def eventually(check, timeout=3.0):
         await asyncio.sleep(0.05)
 
 
+@pytest.mark.asyncio
 async def test_hints_from_the_latest_profile_without_refresh(workspace):
     # Helix: no refresh support, asks once right after initialize.
     async with session(workspace, caps=helix_caps()) as client:
@@ -116,12 +114,14 @@ async def test_hints_from_the_latest_profile_without_refresh(workspace):
         assert client.refreshes == {"inlay": 0, "lens": 0}
 
 
+@pytest.mark.asyncio
 async def test_settings_from_initialization_options(workspace):
     async with session(workspace, options={"threshold": 18, "metric": "self", "units": "samples"}) as client:
         uri = open_doc(client, workspace / "app.py")
         assert await hints(client, uri) == {12: "20.0% 20 samples", 18: "60.0% 60 samples"}
 
 
+@pytest.mark.asyncio
 async def test_settings_from_workspace_configuration(workspace):
     async with session(workspace, configuration={"threshold": 50, "units": "percent"}) as client:
         uri = open_doc(client, workspace / "app.py")
@@ -133,6 +133,7 @@ async def _equal(coro, want):
     return await coro == want
 
 
+@pytest.mark.asyncio
 async def test_code_lenses_above_sampled_functions(workspace):
     async with session(workspace) as client:
         uri = open_doc(client, workspace / "app.py")
@@ -149,6 +150,7 @@ async def test_code_lenses_above_sampled_functions(workspace):
         assert work.command.arguments[0]["name"] == "work"
 
 
+@pytest.mark.asyncio
 async def test_hover_shows_the_top_call_stacks(workspace):
     async with session(workspace) as client:
         uri = open_doc(client, workspace / "app.py")
@@ -164,6 +166,7 @@ async def test_hover_shows_the_top_call_stacks(workspace):
         assert h is None
 
 
+@pytest.mark.asyncio
 async def test_hover_lists_five_stacks_and_counts_the_others(tmp_path):
     lib = str(tmp_path / "lib.py")
     (tmp_path / "lib.py").write_text("def hot():\n    pass\n")
@@ -179,6 +182,7 @@ async def test_hover_lists_five_stacks_and_counts_the_others(tmp_path):
         assert "…and 3 other stacks" in text
 
 
+@pytest.mark.asyncio
 async def test_a_new_profile_is_loaded_within_a_second_and_refreshes(workspace):
     async with session(workspace) as client:
         uri = open_doc(client, workspace / "app.py")
@@ -197,6 +201,7 @@ async def test_a_new_profile_is_loaded_within_a_second_and_refreshes(workspace):
         assert client.refreshes["lens"] == 0
 
 
+@pytest.mark.asyncio
 async def test_both_refreshes_for_a_client_that_supports_them(workspace):
     caps = t.ClientCapabilities(
         workspace=t.WorkspaceClientCapabilities(
@@ -215,6 +220,7 @@ async def _true(v):
     return v
 
 
+@pytest.mark.asyncio
 async def test_a_helix_like_client_gets_fresh_hints_on_its_next_request(workspace):
     async with session(workspace, caps=helix_caps()) as client:
         uri = open_doc(client, workspace / "app.py")
@@ -225,6 +231,7 @@ async def test_a_helix_like_client_gets_fresh_hints_on_its_next_request(workspac
         assert not [m for m in client.messages if m.type == t.MessageType.Error]
 
 
+@pytest.mark.asyncio
 async def test_edits_move_hints_and_drop_edited_lines(workspace):
     async with session(workspace) as client:
         uri = open_doc(client, workspace / "app.py")
@@ -249,6 +256,7 @@ async def test_edits_move_hints_and_drop_edited_lines(workspace):
         assert sorted(lens.range.start.line + 1 for lens in lenses) == [6, 12, 19, 23]
 
 
+@pytest.mark.asyncio
 async def test_a_file_changed_since_the_recording_is_reported(tmp_path):
     app = tmp_path / "app.py"
     app.write_text(APP)
@@ -261,6 +269,7 @@ async def test_a_file_changed_since_the_recording_is_reported(tmp_path):
         assert all("file changed since recording" in lens.command.title for lens in lenses)
 
 
+@pytest.mark.asyncio
 async def test_commands(workspace):
     async with session(workspace) as client:
         uri = open_doc(client, workspace / "app.py")
@@ -289,6 +298,7 @@ async def test_commands(workspace):
         assert await hints(client, uri) == {7: "100.0% 3ms"}
 
 
+@pytest.mark.asyncio
 async def test_diagnostics_are_opt_in(workspace):
     async with session(workspace, options={"diagnostics": True, "diagnosticsCount": 2}) as client:
         uri = open_doc(client, workspace / "app.py")
@@ -302,6 +312,7 @@ async def test_diagnostics_are_opt_in(workspace):
         assert uri not in client.diagnostics
 
 
+@pytest.mark.asyncio
 async def test_bad_input_gives_errors_not_crashes(workspace):
     async with session(workspace) as client:
         uri = open_doc(client, workspace / "app.py")
@@ -324,6 +335,7 @@ async def test_bad_input_gives_errors_not_crashes(workspace):
         assert (await hints(client, uri))[18] == "60.0% 60ms"
 
 
+@pytest.mark.asyncio
 async def test_a_corrupt_latest_profile_at_startup(tmp_path):
     (tmp_path / "app.py").write_text(APP)
     d = tmp_path / ".ember"
@@ -341,6 +353,7 @@ async def test_a_corrupt_latest_profile_at_startup(tmp_path):
         assert got.get(18) == "60.0% 60ms"
 
 
+@pytest.mark.asyncio
 async def test_no_ember_folder_yet_then_one_appears(tmp_path):
     (tmp_path / "app.py").write_text(APP)
     async with session(tmp_path) as client:
@@ -396,6 +409,9 @@ def test_malformed_messages_get_errors_and_the_server_goes_on(workspace):
     finally:
         if p.poll() is None:
             p.kill()
+        p.wait()
+        for f in (p.stdin, p.stdout, p.stderr):
+            f.close()
 
 
 def _post(url, body):
@@ -413,6 +429,7 @@ async def _flamegraph_url(client):
     return msgs[0].message.split("flamegraph at ", 1)[1].strip()
 
 
+@pytest.mark.asyncio
 async def test_the_flamegraph_page_is_linked_both_ways(workspace):
     import urllib.parse
     import urllib.request
