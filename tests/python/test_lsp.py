@@ -284,6 +284,10 @@ async def test_commands(workspace):
         r = await client.workspace_execute_command_async(t.ExecuteCommandParams(command="ember.loadProfile", arguments=[str(other)]))
         assert r["samples"] == 3
         assert await hints(client, uri) == {7: "100.0% 3ms"}
+        # Activity in .ember/ that is not a new recording keeps the profile loaded by command.
+        (workspace / ".ember" / "scratch.tmp").write_text("x")
+        await asyncio.sleep(0.5)
+        assert await hints(client, uri) == {7: "100.0% 3ms"}
         r = await client.workspace_execute_command_async(t.ExecuteCommandParams(command="ember.clearFocus"))
         assert r == {"focus": None}
         with pytest.raises(Exception, match="unknown command"):

@@ -46,16 +46,17 @@ pub struct Server {
     watcher: Option<notify::RecommendedWatcher>,
     watching_dir: bool,
     dir_event_queued: Arc<AtomicBool>,
-    /// A background load under way, and the last one that failed (not retried until it changes).
+    /// A background load under way, and the newest profile `latest` named when last checked
+    /// (loaded or failed): only a change of it loads again, so a profile loaded by command
+    /// stays until a new recording arrives.
     loading: Option<(PathBuf, Option<SystemTime>)>,
-    failed: Option<(PathBuf, Option<SystemTime>)>,
+    last_latest: Option<(PathBuf, Option<SystemTime>)>,
     web_port: u16,
     web: Result<WebServer, String>,
 }
 
 struct Current {
     path: PathBuf,
-    file_mtime: Option<SystemTime>,
     index: Index,
     view: View,
 }
@@ -173,7 +174,7 @@ impl Server {
             watching_dir: false,
             dir_event_queued: Arc::new(AtomicBool::new(false)),
             loading: None,
-            failed: None,
+            last_latest: None,
             web_port,
             web: Err("it is starting".into()),
         }
@@ -210,10 +211,12 @@ impl Server {
         // Load now: clients without refresh (Helix) ask for hints once, right after this.
         if let Some(dir) = self.ember_dir() {
             match workspace::latest(&dir) {
-                Ok(Some(path)) => match workspace::load(&path) {
+                Ok(Some(path)) => match {
+                    self.last_latest = Some((path.clone(), workspace::mtime(&path)));
+                    workspace::load(&path)
+                } {
                     Ok(l) => self.install(l),
                     Err(e) => {
-                        self.failed = Some((path.clone(), workspace::mtime(&path)));
                         self.message(MessageType::ERROR, format!("ember: could not load the latest profile: {e:#}"));
                     }
                 },
@@ -346,13 +349,10 @@ impl Server {
             }
         };
         let key = (path.clone(), workspace::mtime(&path));
-        let current = self.current.as_ref().map(|c| (c.path.clone(), c.file_mtime));
-        if key.1.is_none() || current.as_ref() == Some(&key) || self.loading.as_ref() == Some(&key) || self.failed.as_ref() == Some(&key) {
-            return;
+        if key.1.is_none() || self.last_latest.as_ref() == Some(&key) || self.loading.is_some() {
+            return; // unchanged, or a load under way (profile_ready checks again)
         }
-        if self.loading.is_some() {
-            return; // profile_ready checks again
-        }
+        self.last_latest = Some(key.clone());
         self.loading = Some(key);
         let client = self.client.clone();
         tokio::task::spawn_blocking(move || {
@@ -362,7 +362,7 @@ impl Server {
     }
 
     fn profile_ready(&mut self, ev: ProfileReady) {
-        let key = self.loading.take();
+        self.loading = None;
         match ev.result {
             Ok(l) => {
                 let samples = l.profile.samples.len();
@@ -371,7 +371,6 @@ impl Server {
                 self.refresh();
             }
             Err(e) => {
-                self.failed = key;
                 self.message(
                     MessageType::ERROR,
                     format!("ember: could not load the new profile ({e}); the previous timings stay shown"),
@@ -383,9 +382,8 @@ impl Server {
 
     fn install(&mut self, l: Loaded) {
         self.shared.replace(&self.shared_tx, l.profile);
-        self.current = Some(Current { path: l.path, file_mtime: l.file_mtime, index: l.index, view: l.view });
+        self.current = Some(Current { path: l.path, index: l.index, view: l.view });
         self.warned_stale.clear();
-        self.failed = None;
         let uris: Vec<Url> = self.docs.keys().cloned().collect();
         for uri in uris {
             self.check_stale(&uri);
