@@ -108,7 +108,7 @@ pub fn router(client: ClientSocket, web_port: u16) -> async_lsp::router::Router<
     fn on<N: Notification>(router: &mut async_lsp::router::Router<Server>, f: fn(&mut Server, N::Params)) {
         router.notification::<Lenient<N>>(move |st, v| {
             match serde_json::from_value::<N::Params>(v) {
-                Ok(p) => f(st, p),
+                Ok(p) => guarded(st, N::METHOD, |st| f(st, p)),
                 Err(e) => st.message(MessageType::ERROR, format!("ember: ignored a malformed {} notification: {e}", N::METHOD)),
             }
             ControlFlow::Continue(())
@@ -123,11 +123,11 @@ pub fn router(client: ClientSocket, web_port: u16) -> async_lsp::router::Router<
         .unhandled_notification(|_, _| ControlFlow::Continue(()))
         .event::<DirChanged>(|st, _| {
             st.dir_event_queued.store(false, Ordering::SeqCst);
-            st.check_latest();
+            guarded(st, "watching .ember/", Server::check_latest);
             ControlFlow::Continue(())
         })
         .event::<ProfileReady>(|st, ev| {
-            st.profile_ready(ev);
+            guarded(st, "loading a profile", |st| st.profile_ready(ev));
             ControlFlow::Continue(())
         })
         .event::<WebReady>(|st, WebReady(r)| {
@@ -142,7 +142,7 @@ pub fn router(client: ClientSocket, web_port: u16) -> async_lsp::router::Router<
             ControlFlow::Continue(())
         })
         .event::<Page>(|st, Page(ev)| {
-            st.page_event(ev);
+            guarded(st, "a flamegraph page event", |st| st.page_event(ev));
             ControlFlow::Continue(())
         })
         .event::<Configured>(|st, Configured(v)| {
@@ -151,6 +151,14 @@ pub fn router(client: ClientSocket, web_port: u16) -> async_lsp::router::Router<
             ControlFlow::Continue(())
         });
     router
+}
+
+/// Runs a notification or event handler; a bug in it is reported instead of ending the
+/// server (async-lsp catches panics in requests only).
+fn guarded(st: &mut Server, what: &str, f: impl FnOnce(&mut Server)) {
+    if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(st))).is_err() {
+        st.message(MessageType::ERROR, format!("ember: internal error while handling {what}; please report it"));
+    }
 }
 
 impl Server {
@@ -356,7 +364,10 @@ impl Server {
         self.loading = Some(key);
         let client = self.client.clone();
         tokio::task::spawn_blocking(move || {
-            let result = workspace::load(&path).map(Box::new).map_err(|e| format!("{e:#}"));
+            let result = std::panic::catch_unwind(|| workspace::load(&path))
+                .unwrap_or_else(|_| Err(anyhow::anyhow!("reading {} crashed the reader", path.display())))
+                .map(Box::new)
+                .map_err(|e| format!("{e:#}"));
             let _ = client.emit(ProfileReady { path, result });
         });
     }
