@@ -158,6 +158,7 @@ async def test_hover_shows_the_top_call_stacks(workspace):
         text = h.contents.value
         assert "line 13: total 65.0% 65ms · self 5.00% 5ms" in text
         assert "100.0% — `main → work (app.py:13)`" in text
+        assert "_profile: run-1.ember_" in text
         # On a def line: the function's callers.
         h = await client.text_document_hover_async(t.HoverParams(text_document=t.TextDocumentIdentifier(uri=uri), position=t.Position(9, 4)))
         assert "`work`: total 85.0% 85ms" in h.contents.value

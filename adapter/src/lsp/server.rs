@@ -18,7 +18,7 @@ use notify::Watcher;
 use serde_json::{json, Value};
 use std::collections::{HashMap, HashSet};
 use std::ops::ControlFlow;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -552,7 +552,8 @@ impl Server {
             if line.is_none() && func.is_none() {
                 return None;
             }
-            Some(ctx.hover(profile, line, func))
+            let name = cur.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            Some(format!("{}\n_profile: {name}_\n", ctx.hover(profile, line, func)))
         })??;
         Some(Hover { contents: HoverContents::Markup(MarkupContent { kind: MarkupKind::Markdown, value: md }), range: None })
     }
@@ -633,9 +634,5 @@ impl Server {
                 });
             }
         }
-    }
-
-    pub fn profile_path(&self) -> Option<&Path> {
-        self.current.as_ref().map(|c| c.path.as_path())
     }
 }
