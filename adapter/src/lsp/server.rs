@@ -219,15 +219,13 @@ impl Server {
         // Load now: clients without refresh (Helix) ask for hints once, right after this.
         if let Some(dir) = self.ember_dir() {
             match workspace::latest(&dir) {
-                Ok(Some(path)) => match {
+                Ok(Some(path)) => {
                     self.last_latest = Some((path.clone(), workspace::mtime(&path)));
-                    workspace::load(&path)
-                } {
-                    Ok(l) => self.install(l),
-                    Err(e) => {
-                        self.message(MessageType::ERROR, format!("ember: could not load the latest profile: {e:#}"));
+                    match workspace::load(&path) {
+                        Ok(l) => self.install(l),
+                        Err(e) => self.message(MessageType::ERROR, format!("ember: could not load the latest profile: {e:#}")),
                     }
-                },
+                }
                 Ok(None) => {}
                 Err(e) => self.message(MessageType::WARNING, format!("ember: {e:#}")),
             }
