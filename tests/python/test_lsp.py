@@ -484,3 +484,13 @@ async def test_the_flamegraph_page_is_linked_both_ways(workspace):
 
 
 _ALL = {6: "85.0% 85ms", 7: "15.0% 15ms", 12: "20.0% 20ms", 13: "65.0% 65ms", 18: "60.0% 60ms", 22: "15.0% 15ms"}
+
+
+@pytest.mark.asyncio
+async def test_a_client_without_show_document_gets_the_url_as_a_message(workspace):
+    async with session(workspace, caps=t.ClientCapabilities()) as client:
+        await _flamegraph_url(client)
+        r = await client.workspace_execute_command_async(t.ExecuteCommandParams(command="ember.openFlamegraph"))
+        assert r["url"].startswith("http://127.0.0.1:")
+        assert any(r["url"] in m.message for m in client.messages)
+        assert client.shown_documents == []

@@ -66,6 +66,7 @@ struct Caps {
     inlay_refresh: bool,
     lens_refresh: bool,
     configuration: bool,
+    show_document: bool,
 }
 
 /// Loopback events into the main loop.
@@ -212,6 +213,7 @@ impl Server {
             inlay_refresh: ws.and_then(|w| w.inlay_hint.as_ref()).and_then(|c| c.refresh_support).unwrap_or(false),
             lens_refresh: ws.and_then(|w| w.code_lens.as_ref()).and_then(|c| c.refresh_support).unwrap_or(false),
             configuration: ws.and_then(|w| w.configuration).unwrap_or(false),
+            show_document: p.capabilities.window.as_ref().and_then(|w| w.show_document.as_ref()).is_some_and(|s| s.support),
         };
         if let Some(opts) = &p.initialization_options {
             self.apply_settings(opts);
@@ -588,6 +590,11 @@ impl Server {
             _ => web.url.clone(),
         };
         let uri = Url::parse(&url).map_err(|e| failure(ErrorCode::INTERNAL_ERROR, format!("bad flamegraph URL {url}: {e}")))?;
+        if !self.caps.show_document {
+            // The client cannot open URLs: show it where the user can copy it.
+            self.message(MessageType::INFO, format!("ember: the flamegraph is at {url}"));
+            return Ok(json!({ "url": url }));
+        }
         let client = self.client.clone();
         tokio::spawn(async move {
             let params = ShowDocumentParams { uri, external: Some(true), take_focus: Some(true), selection: None };
