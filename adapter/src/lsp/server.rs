@@ -513,7 +513,7 @@ impl Server {
     }
 
     fn publish_diagnostics(&mut self, uri: &Url) {
-        let diagnostics = if self.settings.diagnostics {
+        let diagnostics = if self.settings.diagnostics && self.settings.inline {
             self.with_file(uri, |ctx, doc, _, _| ctx.diagnostics(doc)).unwrap_or_default()
         } else {
             vec![]
@@ -540,6 +540,9 @@ impl Server {
     }
 
     fn code_lenses(&mut self, p: CodeLensParams) -> Vec<CodeLens> {
+        if !self.settings.inline {
+            return vec![];
+        }
         self.with_file(&p.text_document.uri, |ctx, doc, _, _| ctx.code_lenses(doc)).unwrap_or_default()
     }
 
