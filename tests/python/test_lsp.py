@@ -277,7 +277,7 @@ async def test_commands(workspace):
         r = await client.workspace_execute_command_async(t.ExecuteCommandParams(command="ember.toggleInline"))
         assert r == {"inline": False}
         assert await hints(client, uri) == {}
-        assert await client.text_document_code_lens_async(t.CodeLensParams(text_document=t.TextDocumentIdentifier(uri=uri))) == []
+        assert not await client.text_document_code_lens_async(t.CodeLensParams(text_document=t.TextDocumentIdentifier(uri=uri)))
         r = await client.workspace_execute_command_async(t.ExecuteCommandParams(command="ember.toggleInline"))
         assert r == {"inline": True}
         other = workspace / "elsewhere.ember"
