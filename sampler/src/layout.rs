@@ -60,9 +60,7 @@ pub enum Frames {
 
 #[derive(Debug, Clone, Copy)]
 pub struct Layout {
-    pub minor: u8,
     pub runtime_interpreters_head: usize,
-    pub interp_next: usize,
     pub interp_threads_head: usize,
     pub gil: Gil,
     pub tstate_next: usize,
@@ -92,15 +90,10 @@ pub const UNICODE_LENGTH: usize = 16;
 pub const UNICODE_STATE: usize = 32;
 pub const BYTES_SIZE: usize = 16;
 pub const BYTES_DATA: usize = 32;
-/// _PyStackChunk { previous, size, top, data[] }.
-pub const CHUNK_SIZE_FIELD: usize = 8;
-pub const CHUNK_DATA: usize = 24;
 
 const fn objects(minor: u8, lasti: usize, lt: LineTable) -> Layout {
     Layout {
-        minor,
         runtime_interpreters_head: 32,
-        interp_next: 0,
         interp_threads_head: 8,
         gil: Gil::RuntimeTstateCurrent(match minor { 8 => 1368, _ => 568 }),
         tstate_next: 8,
@@ -127,9 +120,7 @@ pub const PY39: Layout = objects(9, 104, LineTable::Lnotab);
 pub const PY310: Layout = objects(10, 96, LineTable::Linetable310);
 
 pub const PY311: Layout = Layout {
-    minor: 11,
     runtime_interpreters_head: 40,
-    interp_next: 0,
     interp_threads_head: 16,
     gil: Gil::RuntimeTstateCurrent(576),
     tstate_next: 8,
@@ -151,9 +142,7 @@ pub const PY311: Layout = Layout {
 };
 
 pub const PY312: Layout = Layout {
-    minor: 12,
     runtime_interpreters_head: 40,
-    interp_next: 0,
     interp_threads_head: 72,
     gil: Gil::InterpGil { last_holder: 1048, locked: 1056 },
     tstate_next: 8,
@@ -175,9 +164,7 @@ pub const PY312: Layout = Layout {
 };
 
 pub const PY313: Layout = Layout {
-    minor: 13,
     runtime_interpreters_head: 632,
-    interp_next: 7264,
     interp_threads_head: 7344,
     gil: Gil::InterpGil { last_holder: 7760, locked: 7768 },
     tstate_next: 8,
@@ -199,9 +186,7 @@ pub const PY313: Layout = Layout {
 };
 
 pub const PY314: Layout = Layout {
-    minor: 14,
     runtime_interpreters_head: 808,
-    interp_next: 7272,
     interp_threads_head: 7344,
     gil: Gil::InterpGil { last_holder: 7792, locked: 7800 },
     frames: Frames::Interp(InterpFrame { code: 0, previous: 8, instr: 56, owner: 74, size: 88, first_non_python_owner: 3, code_mask: !3 }),
@@ -210,9 +195,7 @@ pub const PY314: Layout = Layout {
 };
 
 pub const PY315: Layout = Layout {
-    minor: 15,
     runtime_interpreters_head: 936,
-    interp_next: 7264,
     interp_threads_head: 7336,
     gil: Gil::InterpGil { last_holder: 7744, locked: 7752 },
     tstate_thread_id: 176,

@@ -9,7 +9,6 @@ use std::path::PathBuf;
 #[derive(Debug, Clone)]
 pub struct Mapping {
     pub start: u64,
-    pub end: u64,
     pub offset: u64,
     pub path: String,
 }
@@ -27,10 +26,9 @@ pub fn maps(pid: u32) -> Result<Vec<Mapping>, Error> {
         let mut it = line.split_ascii_whitespace();
         let (Some(range), Some(_perms), Some(off), Some(_dev), Some(_inode)) = (it.next(), it.next(), it.next(), it.next(), it.next()) else { continue };
         let path = it.collect::<Vec<_>>().join(" ");
-        let Some((s, e)) = range.split_once('-') else { continue };
+        let Some((s, _end)) = range.split_once('-') else { continue };
         out.push(Mapping {
             start: u64::from_str_radix(s, 16).unwrap_or(0),
-            end: u64::from_str_radix(e, 16).unwrap_or(0),
             offset: u64::from_str_radix(off, 16).unwrap_or(0),
             path,
         });
@@ -101,14 +99,6 @@ pub fn descendants(root: u32) -> Vec<u32> {
         }
     }
     out
-}
-
-/// The kernel TID of a thread in our namespace, given the TID the target sees (NSpid).
-pub fn ns_tids(pid: u32) -> Option<(u32, u32)> {
-    let s = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let line = s.lines().find(|l| l.starts_with("NSpid:"))?;
-    let ids: Vec<u32> = line[6..].split_whitespace().filter_map(|x| x.parse().ok()).collect();
-    Some((*ids.first()?, *ids.last()?))
 }
 
 /// An open /proc/PID/task/TID/stat, re-read with one pread per sample.

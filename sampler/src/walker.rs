@@ -106,6 +106,12 @@ pub struct ProcessWalker {
     raw: Vec<RawFrame>,
     extra: Vec<u8>,
     pthread_tid_offset: Option<usize>,
+    /// The head/GIL prefix of the next 3.11+ read: on, and what it brought back.
+    last_head: u64,
+    prefix_on: bool,
+    head_bytes: [u8; 24],
+    head_len: usize,
+    head_seen: (u64, u64),
 }
 
 /// The OS thread name where the program set one (3.14+ names threads after Python's names),
@@ -138,6 +144,11 @@ impl ProcessWalker {
             raw: Vec::with_capacity(256),
             extra: Vec::with_capacity(128),
             pthread_tid_offset: None,
+            last_head: 0,
+            prefix_on: false,
+            head_bytes: [0; 24],
+            head_len: 0,
+            head_seen: (0, 0),
         })
     }
 
@@ -172,12 +183,36 @@ impl ProcessWalker {
         if self.interp_addr == 0 && !self.ready() {
             return Ok(counts);
         }
-        let (head, holder) = self.read_head()?;
-        let mut tstate = head;
-        let mut n = 0;
+        // 3.11+: the interpreter's thread-list head and GIL word ride along in the first
+        // thread's read (last pass's head as the guess), saving a system call per pass.
+        let guess = self.last_head;
+        let (mut tstate, mut holder, mut n) = (0, 0, 0);
+        if guess != 0 && matches!(self.layout.frames, Frames::Interp(_)) {
+            let (s_len, f_len, saved) = (out.samples.len(), out.frames.len(), counts);
+            self.head_len = 0;
+            match self.sample_thread(guess, None, table, now, opts, out, new_threads, &mut counts) {
+                Ok(next) if self.head_len > 0 && self.head_seen.0 == guess => {
+                    (tstate, holder, n) = (next, self.head_seen.1, 1);
+                }
+                Ok(_) => {
+                    // The list changed (a new thread is first now): drop this read, start over.
+                    out.samples.truncate(s_len);
+                    out.frames.truncate(f_len);
+                    counts = saved;
+                    n = 0;
+                }
+                Err(e) if !process::exists(self.interp.pid) => return Err(e),
+                Err(_) => {}
+            }
+        }
+        if n == 0 {
+            let (head, h) = self.read_head()?;
+            (tstate, holder) = (head, h);
+            self.last_head = head;
+        }
         while tstate != 0 && n < MAX_THREADS {
             n += 1;
-            match self.sample_thread(tstate, holder, table, now, opts, out, new_threads, &mut counts) {
+            match self.sample_thread(tstate, Some(holder), table, now, opts, out, new_threads, &mut counts) {
                 Ok(next) => tstate = next,
                 Err(e) => {
                     if !process::exists(self.interp.pid) {
@@ -198,34 +233,41 @@ impl ProcessWalker {
 
     /// The first thread state and the GIL holder's thread state (0 if none).
     fn read_head(&mut self) -> Result<(u64, u64), Error> {
-        let l = self.layout;
-        let head_addr = self.interp_addr + l.interp_threads_head as u64;
-        let (gil_addr, gil_len) = match l.gil {
-            Gil::RuntimeTstateCurrent(off) => (self.interp.runtime + off as u64, 8),
-            Gil::InterpGil { last_holder, .. } => (self.interp_addr + last_holder as u64, 16),
-        };
         self.regions.clear();
-        self.regions.push((head_addr, 8));
-        self.regions.push((gil_addr, gil_len));
+        self.regions.extend(self.head_regions());
         if !self.mem.read_many(&self.regions, &mut self.buf)? {
             return Err(Error::Other(format!("PID {}: interpreter state unreadable", self.interp.pid)));
         }
-        let head = self.buf.u64_at(0);
-        let holder = match l.gil {
-            Gil::RuntimeTstateCurrent(_) => self.buf.u64_at(8),
+        Ok(self.parse_head(&self.buf[..8 + self.head_regions()[1].1]))
+    }
+
+    /// Where the thread-list head and the GIL holder are read from.
+    fn head_regions(&self) -> [(u64, usize); 2] {
+        let l = self.layout;
+        let head_addr = self.interp_addr + l.interp_threads_head as u64;
+        let gil = match l.gil {
+            Gil::RuntimeTstateCurrent(off) => (self.interp.runtime + off as u64, 8),
+            Gil::InterpGil { last_holder, .. } => (self.interp_addr + last_holder as u64, 16),
+        };
+        [(head_addr, 8), gil]
+    }
+
+    /// (first thread state, GIL holder's thread state or 0) from the bytes of head_regions().
+    fn parse_head(&self, b: &[u8]) -> (u64, u64) {
+        let holder = match self.layout.gil {
+            Gil::RuntimeTstateCurrent(_) => b.u64_at(8),
             Gil::InterpGil { last_holder, locked } => {
-                let locked_at = 8 + (locked - last_holder);
-                if self.buf.u32_at(locked_at) != 0 { self.buf.u64_at(8) } else { 0 }
+                if b.u32_at(8 + (locked - last_holder)) != 0 { b.u64_at(8) } else { 0 }
             }
         };
-        Ok((head, holder))
+        (b.u64_at(0), holder)
     }
 
     #[allow(clippy::too_many_arguments)]
     fn sample_thread(
         &mut self,
         tstate: u64,
-        gil_holder: u64,
+        gil_holder: Option<u64>,
         table: &FrameTable,
         now: &dyn Fn() -> u64,
         opts: SampleOptions,
@@ -245,23 +287,19 @@ impl ProcessWalker {
         slot.last_pass = pass;
         let tid = slot.tid;
         let time_ns = now();
-        let gil = gil_holder == tstate;
-        // A thread holding the GIL is executing bytecode (blocking calls release the GIL), so
-        // it counts as running without asking the kernel; that saves a /proc read per sample.
-        let running = gil
-            || match slot.stat.as_mut().map(|s| s.running()) {
-                Some(Some(r)) => r,
-                Some(None) => {
-                    slot.stat = None; // thread gone; its tstate leaves the list soon
-                    false
-                }
-                None => true,
-            };
-        let keep = (opts.idle || running) && (!opts.gil_only || gil);
-        if !keep {
-            // Still need `next`: one small read.
-            return self.mem.read_u64(tstate + l.tstate_next as u64);
+        // Whether to keep this thread's sample; with no holder given, the read brings the
+        // GIL word along and the decision waits until after it.
+        let mut decided = None;
+        if let Some(holder) = gil_holder {
+            let (gil, running) = self.status(tstate, holder);
+            let keep = (opts.idle || running) && (!opts.gil_only || gil);
+            if !keep {
+                // Still need `next`: one small read.
+                return self.mem.read_u64(tstate + l.tstate_next as u64);
+            }
+            decided = Some((gil, running));
         }
+        self.prefix_on = gil_holder.is_none();
         let mut next = 0;
         let mut ok = false;
         for _ in 0..RETRIES {
@@ -272,9 +310,27 @@ impl ProcessWalker {
                     break;
                 }
                 Ok(false) => continue,
-                Err(e) => return Err(e),
+                Err(e) => {
+                    self.prefix_on = false;
+                    return Err(e);
+                }
             }
         }
+        self.prefix_on = false;
+        let (gil, running) = match decided {
+            Some(d) => d,
+            None => {
+                if self.head_len == 0 {
+                    return Ok(next); // the caller falls back to a separate head read
+                }
+                self.head_seen = self.parse_head(&self.head_bytes[..self.head_len]);
+                let (gil, running) = self.status(tstate, self.head_seen.1);
+                if !((opts.idle || running) && (!opts.gil_only || gil)) {
+                    return Ok(next);
+                }
+                (gil, running)
+            }
+        };
         if !ok {
             counts.torn += 1;
             if next == 0 {
@@ -302,6 +358,24 @@ impl ProcessWalker {
         out.samples.push(Sample { time_ns, pid: self.interp.pid, tid, flags, start: start as u32, len: (out.frames.len() - start) as u32 });
         counts.samples += 1;
         Ok(next)
+    }
+
+    /// (holds the GIL, running). A thread holding the GIL is executing bytecode (blocking
+    /// calls release the GIL), so it counts as running without asking the kernel; that saves
+    /// a /proc read per sample.
+    fn status(&mut self, tstate: u64, holder: u64) -> (bool, bool) {
+        let gil = holder == tstate;
+        let slot = self.threads.get_mut(&tstate).unwrap();
+        let running = gil
+            || match slot.stat.as_mut().map(|s| s.running()) {
+                Some(Some(r)) => r,
+                Some(None) => {
+                    slot.stat = None; // thread gone; its tstate leaves the list soon
+                    false
+                }
+                None => true,
+            };
+        (gil, running)
     }
 
     fn new_slot(&mut self, tstate: u64) -> Result<ThreadSlot, Error> {
@@ -377,6 +451,14 @@ impl ProcessWalker {
         let chunk_read = if chunk != 0 { chunk_len } else { 0 };
 
         self.regions.clear();
+        let base = if self.prefix_on {
+            let h = self.head_regions();
+            self.regions.extend(h);
+            h[0].1 + h[1].1
+        } else {
+            0
+        };
+        self.head_len = 0;
         if chunk_read > 0 {
             self.regions.push((chunk, chunk_read));
         }
@@ -395,8 +477,12 @@ impl ProcessWalker {
             self.mem.read_u64(tstate)?; // errors if the thread state itself is gone
             return Ok(false);
         }
-        // Layout of self.buf: chunk1 | ts | cf? | chunk2
-        let ts_at = chunk_read;
+        // Layout of self.buf: head+gil? | chunk1 | ts | cf? | chunk2
+        if base > 0 {
+            self.head_bytes[..base].copy_from_slice(&self.buf[..base]);
+            self.head_len = base;
+        }
+        let ts_at = base + chunk_read;
         let cf_len = if cf_field.is_some() { 8 } else { 0 };
         let c2_at = ts_at + ts_len + cf_len;
         let ts = &self.buf[ts_at..ts_at + ts_len];
@@ -434,7 +520,7 @@ impl ProcessWalker {
         if current == 0 {
             return Ok(true);
         }
-        let c1 = &self.buf[..chunk_read];
+        let c1 = &self.buf[base..base + chunk_read];
         let c2 = &self.buf[c2_at..c2_at + chunk_read];
         // Walk; frames in one chunk sit below their callees and below the top.
         let mut frame = current;

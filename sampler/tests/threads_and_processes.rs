@@ -85,7 +85,7 @@ fn subprocesses_are_found_and_labelled() {
 #[test]
 fn target_exiting_mid_recording_ends_the_session_cleanly() {
     let py = pythons()[0].1.clone();
-    let child = std::process::Command::new(&py).args(["-c", "import time\nend=time.time()+0.5\nwhile time.time()<end: pass\nraise SystemExit(3)"]).spawn().unwrap();
+    let child = std::process::Command::new(&py).args(["-c", "import time\nend=time.time()+1.0\nwhile time.time()<end: pass\nraise SystemExit(3)"]).spawn().unwrap();
     let session = Session::start(Target::Child(child), Config::default()).unwrap();
     let (samples, events) = collect(&session);
     assert!(samples.len() > 100, "{}", samples.len());

@@ -161,7 +161,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let progress = shared.updates.borrow().clone();
     let profile = shared.profile.read().unwrap();
     write_output(&output, format, &profile)?;
-    let duration_reached = args.duration.is_some_and(|d| progress.elapsed.as_secs_f64() >= d - 0.01);
+    // The sampler ends on its own only when the duration is over or the target is gone.
+    let duration_reached = args.duration.is_some() && std::path::Path::new(&format!("/proc/{pid}")).exists();
     eprintln!("{}", summary(pid, &profile, &progress, &output, interrupted, duration_reached));
     drop(profile);
     if let (Some(rt), Some(server)) = (runtime, server) {

@@ -29,6 +29,9 @@ impl Document {
 
     /// The current line (0-based) of the profile's line `original`, if it is still there unedited.
     pub fn current_line(&self, original: u32) -> Option<u32> {
+        if original == 0 {
+            return None; // unknown line (and 0 marks edited lines)
+        }
         // Unedited lines keep their order, so the non-zero entries are increasing.
         let guess = (original as usize).saturating_sub(1).min(self.original.len().saturating_sub(1));
         if self.original.get(guess) == Some(&original) {
@@ -154,6 +157,8 @@ mod tests {
         edit(&mut d, (1, 1), (1, 1), "z");
         assert_eq!(origins(&d), vec![1, 0, 3]);
         assert_eq!(d.line_text(1), Some("bz"));
+        assert_eq!(d.current_line(0), None);
+        assert_eq!(d.current_line(2), None);
     }
 
     #[test]

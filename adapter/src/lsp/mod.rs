@@ -25,6 +25,9 @@ pub async fn serve_stdio(web_port: u16) -> anyhow::Result<()> {
     });
     let stdin = async_lsp::stdio::PipeStdin::lock_tokio()?;
     let stdout = async_lsp::stdio::PipeStdout::lock_tokio()?;
-    main_loop.run_buffered(stdin, stdout).await?;
-    Ok(())
+    match main_loop.run_buffered(stdin, stdout).await {
+        // The editor closed the pipe without `exit`: it is gone, nothing to report.
+        Err(async_lsp::Error::Eof) | Ok(()) => Ok(()),
+        Err(e) => Err(e.into()),
+    }
 }

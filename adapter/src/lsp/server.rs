@@ -18,7 +18,9 @@ use notify::Watcher;
 use serde_json::{json, Value};
 use std::collections::{HashMap, HashSet};
 use std::ops::ControlFlow;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::SystemTime;
 use tokio::sync::watch;
 
@@ -43,16 +45,18 @@ pub struct Server {
     with_diagnostics: HashSet<Url>,
     watcher: Option<notify::RecommendedWatcher>,
     watching_dir: bool,
-    /// A background load under way, and the last one that failed (not retried until it changes).
+    dir_event_queued: Arc<AtomicBool>,
+    /// A background load under way, and the newest profile `latest` named when last checked
+    /// (loaded or failed): only a change of it loads again, so a profile loaded by command
+    /// stays until a new recording arrives.
     loading: Option<(PathBuf, Option<SystemTime>)>,
-    failed: Option<(PathBuf, Option<SystemTime>)>,
+    last_latest: Option<(PathBuf, Option<SystemTime>)>,
     web_port: u16,
-    web: Result<String, String>,
+    web: Result<WebServer, String>,
 }
 
 struct Current {
     path: PathBuf,
-    file_mtime: Option<SystemTime>,
     index: Index,
     view: View,
 }
@@ -62,6 +66,7 @@ struct Caps {
     inlay_refresh: bool,
     lens_refresh: bool,
     configuration: bool,
+    show_document: bool,
 }
 
 /// Loopback events into the main loop.
@@ -70,7 +75,7 @@ struct ProfileReady {
     path: PathBuf,
     result: Result<Box<Loaded>, String>,
 }
-struct WebReady(Result<String, String>);
+struct WebReady(Result<Box<WebServer>, String>);
 struct Page(PageEvent);
 struct Configured(Value);
 
@@ -104,7 +109,7 @@ pub fn router(client: ClientSocket, web_port: u16) -> async_lsp::router::Router<
     fn on<N: Notification>(router: &mut async_lsp::router::Router<Server>, f: fn(&mut Server, N::Params)) {
         router.notification::<Lenient<N>>(move |st, v| {
             match serde_json::from_value::<N::Params>(v) {
-                Ok(p) => f(st, p),
+                Ok(p) => guarded(st, N::METHOD, |st| f(st, p)),
                 Err(e) => st.message(MessageType::ERROR, format!("ember: ignored a malformed {} notification: {e}", N::METHOD)),
             }
             ControlFlow::Continue(())
@@ -118,22 +123,27 @@ pub fn router(client: ClientSocket, web_port: u16) -> async_lsp::router::Router<
     router
         .unhandled_notification(|_, _| ControlFlow::Continue(()))
         .event::<DirChanged>(|st, _| {
-            st.check_latest();
+            st.dir_event_queued.store(false, Ordering::SeqCst);
+            guarded(st, "watching .ember/", Server::check_latest);
             ControlFlow::Continue(())
         })
         .event::<ProfileReady>(|st, ev| {
-            st.profile_ready(ev);
+            guarded(st, "loading a profile", |st| st.profile_ready(ev));
             ControlFlow::Continue(())
         })
         .event::<WebReady>(|st, WebReady(r)| {
-            if let Err(e) = &r {
-                eprintln!("ember lsp: the flamegraph server did not start: {e}");
+            match &r {
+                Ok(web) => {
+                    let message = format!("ember: flamegraph at {}", web.url);
+                    let _ = st.client.notify::<n::LogMessage>(LogMessageParams { typ: MessageType::INFO, message });
+                }
+                Err(e) => eprintln!("ember lsp: the flamegraph server did not start: {e}"),
             }
-            st.web = r;
+            st.web = r.map(|w| *w);
             ControlFlow::Continue(())
         })
         .event::<Page>(|st, Page(ev)| {
-            st.page_event(ev);
+            guarded(st, "a flamegraph page event", |st| st.page_event(ev));
             ControlFlow::Continue(())
         })
         .event::<Configured>(|st, Configured(v)| {
@@ -142,6 +152,14 @@ pub fn router(client: ClientSocket, web_port: u16) -> async_lsp::router::Router<
             ControlFlow::Continue(())
         });
     router
+}
+
+/// Runs a notification or event handler; a bug in it is reported instead of ending the
+/// server (async-lsp catches panics in requests only).
+fn guarded(st: &mut Server, what: &str, f: impl FnOnce(&mut Server)) {
+    if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(st))).is_err() {
+        st.message(MessageType::ERROR, format!("ember: internal error while handling {what}; please report it"));
+    }
 }
 
 impl Server {
@@ -163,8 +181,9 @@ impl Server {
             with_diagnostics: HashSet::new(),
             watcher: None,
             watching_dir: false,
+            dir_event_queued: Arc::new(AtomicBool::new(false)),
             loading: None,
-            failed: None,
+            last_latest: None,
             web_port,
             web: Err("it is starting".into()),
         }
@@ -194,6 +213,7 @@ impl Server {
             inlay_refresh: ws.and_then(|w| w.inlay_hint.as_ref()).and_then(|c| c.refresh_support).unwrap_or(false),
             lens_refresh: ws.and_then(|w| w.code_lens.as_ref()).and_then(|c| c.refresh_support).unwrap_or(false),
             configuration: ws.and_then(|w| w.configuration).unwrap_or(false),
+            show_document: p.capabilities.window.as_ref().and_then(|w| w.show_document.as_ref()).is_some_and(|s| s.support),
         };
         if let Some(opts) = &p.initialization_options {
             self.apply_settings(opts);
@@ -201,13 +221,13 @@ impl Server {
         // Load now: clients without refresh (Helix) ask for hints once, right after this.
         if let Some(dir) = self.ember_dir() {
             match workspace::latest(&dir) {
-                Ok(Some(path)) => match workspace::load(&path) {
-                    Ok(l) => self.install(l),
-                    Err(e) => {
-                        self.failed = Some((path.clone(), workspace::mtime(&path)));
-                        self.message(MessageType::ERROR, format!("ember: could not load the latest profile: {e:#}"));
+                Ok(Some(path)) => {
+                    self.last_latest = Some((path.clone(), workspace::mtime(&path)));
+                    match workspace::load(&path) {
+                        Ok(l) => self.install(l),
+                        Err(e) => self.message(MessageType::ERROR, format!("ember: could not load the latest profile: {e:#}")),
                     }
-                },
+                }
                 Ok(None) => {}
                 Err(e) => self.message(MessageType::WARNING, format!("ember: {e:#}")),
             }
@@ -239,12 +259,14 @@ impl Server {
             let _ = self.client.notify::<n::ShowMessage>(ShowMessageParams { typ, message });
         }
         self.pull_configuration();
-        let (client, shared, port) = (self.client.clone(), self.shared.clone(), self.web_port);
+        let (client, shared, port, root) = (self.client.clone(), self.shared.clone(), self.web_port, self.root.clone());
         tokio::spawn(async move {
-            match WebServer::start(WebOptions { port }, shared).await {
+            match WebServer::start_in(WebOptions { port }, shared, root).await {
                 Ok(mut web) => {
-                    let _ = client.emit(WebReady(Ok(web.url.clone())));
-                    while let Some(ev) = web.events.recv().await {
+                    // The page's events come here; the server itself goes to the state.
+                    let mut events = std::mem::replace(&mut web.events, tokio::sync::mpsc::channel(1).1);
+                    let _ = client.emit(WebReady(Ok(Box::new(web))));
+                    while let Some(ev) = events.recv().await {
                         if client.emit(Page(ev)).is_err() {
                             break;
                         }
@@ -293,11 +315,16 @@ impl Server {
         if self.watcher.is_none() {
             let client = self.client.clone();
             let filter = dir.clone();
+            let queued = self.dir_event_queued.clone();
             let watcher = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
-                if let Ok(ev) = res {
-                    if ev.paths.iter().any(|p| p.starts_with(&filter)) {
-                        let _ = client.emit(DirChanged);
-                    }
+                let Ok(ev) = res else { return };
+                // Reading the folder makes access events: reacting to them would loop.
+                if matches!(ev.kind, notify::EventKind::Access(_)) || !ev.paths.iter().any(|p| p.starts_with(&filter)) {
+                    return;
+                }
+                // One check in the queue at a time, however many events a save makes.
+                if !queued.swap(true, Ordering::SeqCst) {
+                    let _ = client.emit(DirChanged);
                 }
             });
             match watcher {
@@ -330,23 +357,23 @@ impl Server {
             }
         };
         let key = (path.clone(), workspace::mtime(&path));
-        let current = self.current.as_ref().map(|c| (c.path.clone(), c.file_mtime));
-        if key.1.is_none() || current.as_ref() == Some(&key) || self.loading.as_ref() == Some(&key) || self.failed.as_ref() == Some(&key) {
-            return;
+        if key.1.is_none() || self.last_latest.as_ref() == Some(&key) || self.loading.is_some() {
+            return; // unchanged, or a load under way (profile_ready checks again)
         }
-        if self.loading.is_some() {
-            return; // profile_ready checks again
-        }
+        self.last_latest = Some(key.clone());
         self.loading = Some(key);
         let client = self.client.clone();
         tokio::task::spawn_blocking(move || {
-            let result = workspace::load(&path).map(Box::new).map_err(|e| format!("{e:#}"));
+            let result = std::panic::catch_unwind(|| workspace::load(&path))
+                .unwrap_or_else(|_| Err(anyhow::anyhow!("reading {} crashed the reader", path.display())))
+                .map(Box::new)
+                .map_err(|e| format!("{e:#}"));
             let _ = client.emit(ProfileReady { path, result });
         });
     }
 
     fn profile_ready(&mut self, ev: ProfileReady) {
-        let key = self.loading.take();
+        self.loading = None;
         match ev.result {
             Ok(l) => {
                 let samples = l.profile.samples.len();
@@ -355,7 +382,6 @@ impl Server {
                 self.refresh();
             }
             Err(e) => {
-                self.failed = key;
                 self.message(
                     MessageType::ERROR,
                     format!("ember: could not load the new profile ({e}); the previous timings stay shown"),
@@ -367,9 +393,8 @@ impl Server {
 
     fn install(&mut self, l: Loaded) {
         self.shared.replace(&self.shared_tx, l.profile);
-        self.current = Some(Current { path: l.path, file_mtime: l.file_mtime, index: l.index, view: l.view });
+        self.current = Some(Current { path: l.path, index: l.index, view: l.view });
         self.warned_stale.clear();
-        self.failed = None;
         let uris: Vec<Url> = self.docs.keys().cloned().collect();
         for uri in uris {
             self.check_stale(&uri);
@@ -488,7 +513,7 @@ impl Server {
     }
 
     fn publish_diagnostics(&mut self, uri: &Url) {
-        let diagnostics = if self.settings.diagnostics {
+        let diagnostics = if self.settings.diagnostics && self.settings.inline {
             self.with_file(uri, |ctx, doc, _, _| ctx.diagnostics(doc)).unwrap_or_default()
         } else {
             vec![]
@@ -515,6 +540,9 @@ impl Server {
     }
 
     fn code_lenses(&mut self, p: CodeLensParams) -> Vec<CodeLens> {
+        if !self.settings.inline {
+            return vec![];
+        }
         self.with_file(&p.text_document.uri, |ctx, doc, _, _| ctx.code_lenses(doc)).unwrap_or_default()
     }
 
@@ -527,7 +555,8 @@ impl Server {
             if line.is_none() && func.is_none() {
                 return None;
             }
-            Some(ctx.hover(profile, line, func))
+            let name = cur.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            Some(format!("{}\n_profile: {name}_\n", ctx.hover(profile, line, func)))
         })??;
         Some(Hover { contents: HoverContents::Markup(MarkupContent { kind: MarkupKind::Markdown, value: md }), range: None })
     }
@@ -555,12 +584,20 @@ impl Server {
     }
 
     fn open_flamegraph(&mut self, arg: Option<&Value>) -> Result<Value, ResponseError> {
-        let base = self.web.clone().map_err(|e| {
+        let web = self.web.as_ref().map_err(|e| {
             failure(ErrorCode::REQUEST_FAILED, format!("the flamegraph server is not available: {e}"))
         })?;
-        let func = arg.and_then(|a| a.get("name")).and_then(|v| v.as_str());
-        let url = flamegraph_url(&base, func);
+        let field = |k: &str| arg.and_then(|a| a.get(k)).and_then(|v| v.as_str());
+        let url = match (field("file"), field("name")) {
+            (Some(file), Some(name)) => web.url_for_function(file, name, false),
+            _ => web.url.clone(),
+        };
         let uri = Url::parse(&url).map_err(|e| failure(ErrorCode::INTERNAL_ERROR, format!("bad flamegraph URL {url}: {e}")))?;
+        if !self.caps.show_document {
+            // The client cannot open URLs: show it where the user can copy it.
+            self.message(MessageType::INFO, format!("ember: the flamegraph is at {url}"));
+            return Ok(json!({ "url": url }));
+        }
         let client = self.client.clone();
         tokio::spawn(async move {
             let params = ShowDocumentParams { uri, external: Some(true), take_focus: Some(true), selection: None };
@@ -604,25 +641,6 @@ impl Server {
                     let _ = client.request::<r::ShowDocument>(params).await;
                 });
             }
-        }
-    }
-
-    pub fn profile_path(&self) -> Option<&Path> {
-        self.current.as_ref().map(|c| c.path.as_path())
-    }
-}
-
-/// The page's URL, focused on a function when one is given.
-fn flamegraph_url(base: &str, function: Option<&str>) -> String {
-    match function {
-        None => base.to_string(),
-        Some(name) => {
-            let sep = if base.contains('?') { '&' } else { '?' };
-            let enc: String = name
-                .bytes()
-                .map(|b| if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") })
-                .collect();
-            format!("{base}{sep}focus={enc}")
         }
     }
 }

@@ -31,7 +31,7 @@ pub struct Settings {
     pub diagnostics: bool,
     /// How many lines get a diagnostic.
     pub diagnostics_count: usize,
-    /// Inline hints on or off (`ember.toggleInline`).
+    /// Inline timings (hints, lenses, diagnostics) on or off (`ember.toggleInline`).
     pub inline: bool,
 }
 

@@ -72,7 +72,9 @@ pub fn changed_since(profile: &Profile, source: &Path) -> Option<bool> {
     if profile.meta.start_unix_ms == 0 {
         return None;
     }
-    let started = UNIX_EPOCH + Duration::from_millis(profile.meta.start_unix_ms);
+    // A second of slack: a file saved just before the run is not a change (clocks and
+    // filesystem timestamps are coarse).
+    let started = UNIX_EPOCH + Duration::from_millis(profile.meta.start_unix_ms) + Duration::from_secs(1);
     Some(mtime(source)? > started)
 }
 

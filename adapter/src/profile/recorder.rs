@@ -10,6 +10,9 @@ pub struct Recorder {
     frame_map: Vec<FrameId>,
     threads: HashMap<(u32, u32), ThreadIdx>,
     scratch: Vec<FrameId>,
+    /// Whole stacks (as the sampler's frame ids) → stack id: one lookup per sample instead
+    /// of one per frame, which keeps the consumer cheap at the maximum rate.
+    stacks: HashMap<Box<[u32]>, StackId>,
 }
 
 const UNMAPPED: FrameId = u32::MAX;
@@ -22,7 +25,7 @@ impl Default for Recorder {
 
 impl Recorder {
     pub fn new() -> Recorder {
-        Recorder { frame_map: Vec::new(), threads: HashMap::new(), scratch: Vec::new() }
+        Recorder { frame_map: Vec::new(), threads: HashMap::new(), scratch: Vec::new(), stacks: HashMap::new() }
     }
 
     /// Applies one event. Returns the number of samples added.
@@ -58,12 +61,22 @@ impl Recorder {
             Event::Samples(batch) => {
                 let mut n = 0;
                 for (s, frames) in batch.iter() {
-                    self.scratch.clear();
-                    for &f in frames {
-                        let mapped = self.map_frame(profile, table, f);
-                        self.scratch.push(mapped);
+                    if frames.is_empty() {
+                        continue;
                     }
-                    let Some(stack) = profile.intern_stack_path(&self.scratch) else { continue };
+                    let stack = match self.stacks.get(frames) {
+                        Some(&id) => id,
+                        None => {
+                            self.scratch.clear();
+                            for &f in frames {
+                                let mapped = self.map_frame(profile, table, f);
+                                self.scratch.push(mapped);
+                            }
+                            let Some(id) = profile.intern_stack_path(&self.scratch) else { continue };
+                            self.stacks.insert(frames.into(), id);
+                            id
+                        }
+                    };
                     let thread = match self.threads.get(&(s.pid, s.tid)) {
                         Some(&t) => t,
                         None => {

@@ -1,0 +1,141 @@
+#!/usr/bin/env python3
+"""Sampler benchmark: Ember vs py-spy vs CPython 3.15's own sampler on the adversarial workload.
+
+For a 3.11 and a 3.15 target it prints, side by side:
+  * samples/s at each profiler's maximum rate (Ember --rate max, py-spy --nonblocking with a
+    very high --rate, python3.15 -m profiling.sampling attach -r 1000khz);
+  * impossible stacks: hot_a with leaf_b, hot_b with leaf_a, or hot_a and hot_b mixed, as a
+    share of the samples each profiler reported;
+  * target slowdown: a fixed amount of work timed alone and under each profiler at 1 kHz and at
+    its maximum rate.
+Usage: bench/sampler.sh [--seconds N] [--work N]   (run on an otherwise idle machine)
+"""
+import argparse, os, re, shutil, statistics, subprocess, sys, tempfile, time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+WORKLOAD = os.path.join(ROOT, "tests", "workloads", "adversarial.py")
+EMBER = os.environ.get("EMBER_BIN", os.path.join(ROOT, "target", "release", "ember"))
+VENV = os.path.join(ROOT, ".tools", "venv", "bin")
+PYSPY = shutil.which("py-spy", path=VENV + os.pathsep + os.environ.get("PATH", ""))
+
+
+def pythons():
+    out = subprocess.run(["bash", os.path.join(ROOT, "scripts", "pythons.sh")], capture_output=True, text=True).stdout
+    found = dict(line.split(" ", 1) for line in out.splitlines() if " " in line)
+    return [(m, found[m]) for m in ("3.11", "3.15") if m in found]
+
+
+FRAME = [re.compile(r"^(?P<name>.*) \((?P<loc>.*):\d+\)$"), re.compile(r"^(?P<file>[^:]*):(?P<name>[^:]*):\d+$")]
+
+
+def frame_name(token):
+    for rx in FRAME:
+        m = rx.match(token)
+        if m:
+            return m.group("name")
+    return token
+
+
+def classify(collapsed_path):
+    """(samples, impossible) from a collapsed-stacks file, weighted by counts."""
+    total = bad = 0
+    with open(collapsed_path, errors="replace") as f:
+        for line in f:
+            line = line.rstrip("\n")
+            if not line or " " not in line:
+                continue
+            stack, count = line.rsplit(" ", 1)
+            try:
+                n = int(count)
+            except ValueError:
+                continue
+            names = {frame_name(t) for t in stack.split(";")}
+            a, b = "hot_a" in names, "hot_b" in names
+            la, lb = "leaf_a" in names, "leaf_b" in names
+            total += n
+            if (a and b) or (a and lb) or (b and la) or (la and lb):
+                bad += n
+    return total, bad
+
+
+def start_target(py, seconds):
+    return subprocess.Popen([py, WORKLOAD, str(seconds)])
+
+
+def run_profiler(name, py, seconds, tmp):
+    """Attach `name` at its maximum rate for `seconds`; return (samples/s, impossible %)."""
+    out = os.path.join(tmp, f"{name}.txt")
+    target = start_target(py, seconds + 10)
+    time.sleep(0.5)
+    pid = str(target.pid)
+    if name == "ember":
+        cmd = [EMBER, "record", "--rate", "max", "-d", str(seconds), "-f", "collapsed", "-o", out, "--pid", pid]
+    elif name == "py-spy":
+        cmd = [PYSPY, "record", "--nonblocking", "--rate", "100000", "-d", str(seconds), "-f", "raw", "-o", out, "--pid", pid]
+    else:
+        cmd = [py, "-m", "profiling.sampling", "attach", "-r", "1000khz", "-d", str(int(seconds)), "--collapsed", "-o", out, pid]
+    t0 = time.perf_counter()
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    wall = time.perf_counter() - t0
+    target.kill()
+    target.wait()
+    if r.returncode != 0 or not os.path.exists(out):
+        return None, f"failed: {r.stderr.strip()[-200:]}"
+    total, bad = classify(out)
+    return (total / seconds, 100.0 * bad / max(total, 1)), r.stderr.strip().splitlines()[-1:] if name == "ember" else ""
+
+
+def timed_work(py, work, profiler=None, rate=None, tmp=None):
+    """Seconds the fixed work took, under `profiler` at `rate` (None = alone)."""
+    target = subprocess.Popen([py, WORKLOAD, "1e9", "count", str(work)], stdout=subprocess.PIPE, text=True)
+    prof = None
+    if profiler == "ember":
+        prof = subprocess.Popen([EMBER, "record", "--rate", rate, "-o", os.path.join(tmp, "slow.ember"), "--pid", str(target.pid)],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    elif profiler == "py-spy":
+        args = [PYSPY, "record", "--rate", "100000" if rate == "max" else rate, "-f", "raw", "-o", os.path.join(tmp, "slow.txt"), "--pid", str(target.pid)]
+        prof = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    elif profiler == "cpython":
+        r = "1000khz" if rate == "max" else rate
+        prof = subprocess.Popen([py, "-m", "profiling.sampling", "attach", "-r", r, "--collapsed", "-o", os.path.join(tmp, "slow.c"), str(target.pid)],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    out, _ = target.communicate()
+    if prof:
+        prof.wait(timeout=30)
+    n, secs = out.split()
+    return float(secs)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--seconds", type=float, default=5)
+    ap.add_argument("--work", type=int, default=300000, help="iterations of the fixed work")
+    ap.add_argument("--repeat", type=int, default=3)
+    args = ap.parse_args()
+    if not os.path.exists(EMBER):
+        sys.exit(f"build first: {EMBER} missing (cargo build --release)")
+    print(f"machine: {os.cpu_count()} cores, load {os.getloadavg()[0]:.2f}; py-spy: {PYSPY or 'not installed'}")
+    with tempfile.TemporaryDirectory() as tmp:
+        for minor, py in pythons():
+            peers = ["ember"] + (["py-spy"] if PYSPY else []) + (["cpython"] if minor == "3.15" else [])
+            print(f"\n== CPython {minor} ({py})")
+            print(f"{'profiler':<10} {'samples/s':>11} {'impossible':>11}")
+            for name in peers:
+                res, note = run_profiler(name, py, args.seconds, tmp)
+                if res is None:
+                    print(f"{name:<10} {note}")
+                else:
+                    print(f"{name:<10} {res[0]:>11,.0f} {res[1]:>10.3f}%   {' '.join(note) if note else ''}")
+            base = statistics.median(timed_work(py, args.work) for _ in range(args.repeat))
+            print(f"fixed work alone: {base:.3f}s (median of {args.repeat})")
+            print(f"{'profiler':<10} {'slowdown @1kHz':>15} {'slowdown @max':>14}")
+            for name in peers:
+                cells = []
+                for rate in ("1000", "max"):
+                    t = statistics.median(timed_work(py, args.work, name, rate, tmp) for _ in range(args.repeat))
+                    cells.append(f"{100 * (t / base - 1):+.1f}%")
+                print(f"{name:<10} {cells[0]:>15} {cells[1]:>14}")
+
+
+if __name__ == "__main__":
+    main()
