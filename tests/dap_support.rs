@@ -81,6 +81,13 @@ impl Dap {
         Dap { child: Some(child), writer, rx, seq: 0, seen: Vec::new(), cursor: 0 }
     }
 
+    /// Speaks to an adapter the test started itself (stdin/stdout piped); the test owns it.
+    pub fn from_child(child: &mut Child) -> Dap {
+        let writer = Box::new(child.stdin.take().unwrap());
+        let rx = reader_thread(child.stdout.take().unwrap());
+        Dap { child: None, writer, rx, seq: 0, seen: Vec::new(), cursor: 0 }
+    }
+
     pub fn tcp(port: u16) -> Dap {
         let s = TcpStream::connect(("127.0.0.1", port)).expect("connect to ember dap");
         let rx = reader_thread(s.try_clone().unwrap());
@@ -102,6 +109,12 @@ impl Dap {
     pub fn send_response(&mut self, request: &Value, body: Value) {
         self.seq += 1;
         let msg = json!({"seq": self.seq, "type": "response", "request_seq": request["seq"], "success": true, "command": request["command"], "body": body}).to_string();
+        self.send_raw(format!("Content-Length: {}\r\n\r\n{}", msg.len(), msg).as_bytes());
+    }
+
+    pub fn send_raw_response(&mut self, request: &Value, success: bool, message: &str) {
+        self.seq += 1;
+        let msg = json!({"seq": self.seq, "type": "response", "request_seq": request["seq"], "success": success, "command": request["command"], "message": message}).to_string();
         self.send_raw(format!("Content-Length: {}\r\n\r\n{}", msg.len(), msg).as_bytes());
     }
 

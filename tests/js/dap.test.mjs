@@ -97,7 +97,11 @@ test('launch a script: URL as important output, program output, exit code, saved
     await dc.initializeRequest({ clientID: 'vscode', adapterID: 'ember', linesStartAt1: true, columnsStartAt1: true, pathFormat: 'path', supportsProgressReporting: true });
     await Promise.all([configured, dc.launchRequest(launchArgs(dir, 1, 4))]);
     const important = await eventWhere(dc, 'output', (e) => e.body.category === 'important');
-    assert.match(important.body.output, /profiling work \(PID \d+\) at 200 Hz/);
+    assert.match(important.body.output, /profiling work \(PID \d+\) at 200 Hz\. Flamegraph: http:\/\/127\.0\.0\.1:\d+\/\?token=/);
+    const started = await eventWhere(dc, 'ember/profile');
+    assert.ok(important.body.output.includes(started.body.url));
+    const page = await fetch(started.body.url);
+    assert.equal(page.status, 200);
     await eventWhere(dc, 'output', (e) => e.body.category === 'stdout' && e.body.output === 'workload started\n');
     await eventWhere(dc, 'progressStart');
     const exited = await eventWhere(dc, 'exited');
@@ -144,6 +148,13 @@ test('attach to a PID given as a string: pause, threads, stackTrace, variables, 
     const vars = (await dc.variablesRequest({ variablesReference: scopes[0].variablesReference })).body.variables;
     assert.match(vars[0].name, /^spin /);
     assert.match(vars[0].value, /^total \d+\.\d% · self \d+\.\d%$/);
+    // The custom request gives the same facts as the event, live.
+    const status = (await dc.customRequest('ember/profile')).body;
+    assert.equal(status.pid, target.pid);
+    assert.equal(status.url, started.body.url);
+    assert.equal(status.paused, true);
+    assert.ok(status.samples > 0);
+    assert.equal(status.path, null);
     const cont = await dc.continueRequest({ threadId: main.id });
     assert.equal(cont.body.allThreadsContinued, true);
     await dc.disconnectRequest({});

@@ -28,6 +28,8 @@ pub struct Debuggee {
     pub paused: bool,
     /// Where the profile was saved, once it was.
     pub saved: Option<PathBuf>,
+    /// The end was reported (saved or not): it is reported once.
+    pub concluded: bool,
     /// Threads forwarding the program's stdout/stderr; joined (briefly) before `exited`.
     pub forwarders: Vec<std::thread::JoinHandle<()>>,
 }
@@ -41,10 +43,12 @@ impl Debuggee {
         alive(self.pid)
     }
 
-    /// Ends sampling and saves what was recorded; returns the path. Safe to call twice.
-    pub async fn finish(&mut self) -> Result<PathBuf, String> {
+    /// Ends sampling and saves what was recorded. When `output_dir` cannot be written, the
+    /// profile goes to `$TMPDIR/ember` instead (a recording is never lost) and `fallback` says
+    /// why. Safe to call twice.
+    pub async fn finish(&mut self) -> Result<Saved, String> {
         if let Some(p) = &self.saved {
-            return Ok(p.clone());
+            return Ok(Saved { path: p.clone(), fallback: None });
         }
         if let Some(rec) = self.recording.take() {
             rec.stop();
@@ -52,12 +56,22 @@ impl Debuggee {
         }
         let profile: Profile = self.shared.profile.read().unwrap_or_else(|e| e.into_inner()).clone();
         let (dir, stem) = (self.output_dir.clone(), self.stem.clone());
-        let path = tokio::task::spawn_blocking(move || crate::profile::store::save_in_dir(&dir, &stem, &profile))
-            .await
-            .map_err(|e| e.to_string())?
-            .map_err(|e| format!("{e:#}"))?;
-        self.saved = Some(path.clone());
-        Ok(path)
+        let saved = tokio::task::spawn_blocking(move || {
+            let save = |d: &Path| crate::profile::store::save_in_dir(d, &stem, &profile).map_err(|e| format!("{e:#}"));
+            match save(&dir) {
+                Ok(path) => Ok(Saved { path, fallback: None }),
+                Err(first) => {
+                    let tmp = std::env::temp_dir().join("ember");
+                    save(&tmp)
+                        .map(|path| Saved { path, fallback: Some(first.clone()) })
+                        .map_err(|second| format!("{first}; and in {}: {second}", tmp.display()))
+                }
+            }
+        })
+        .await
+        .map_err(|e| e.to_string())??;
+        self.saved = Some(saved.path.clone());
+        Ok(saved)
     }
 
     /// Waits (at most a second) for the program's output to be forwarded.
@@ -68,6 +82,12 @@ impl Debuggee {
         }
         self.forwarders.retain(|t| !t.is_finished());
     }
+}
+
+/// Where a profile was saved, and why not in the output folder when it could not be.
+pub struct Saved {
+    pub path: PathBuf,
+    pub fallback: Option<String>,
 }
 
 pub fn signal(pid: u32, group: bool, sig: Signal) -> Result<(), String> {

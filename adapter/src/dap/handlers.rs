@@ -117,6 +117,9 @@ impl Adapter {
         for t in self.tasks.drain(..) {
             t.abort();
         }
+        if let Some(web) = &self.web {
+            web.stop();
+        }
     }
 
     async fn handle(&mut self, req: Request) -> Flow {
@@ -136,6 +139,7 @@ impl Adapter {
             "pause" => self.pause().await,
             "continue" => self.resume(),
             "terminate" => self.terminate(),
+            "ember/profile" => Ok(self.profile_status()),
             "disconnect" => {
                 flow = Flow::Stop;
                 self.disconnect(args).await
@@ -218,12 +222,16 @@ impl Adapter {
             format!("could not start {}: {e}. Check `python` in your launch configuration", lp.command[0])
         })?;
         let pid = child.id();
+        let output = |category: &'static str| {
+            let client = self.client.clone();
+            move |line: String| client.event("output", json!({"category": category, "output": line}))
+        };
         let mut forwarders = Vec::new();
-        for (pipe, category) in [(child.stdout.take().map(|p| Box::new(p) as Box<dyn std::io::Read + Send>), "stdout"), (child.stderr.take().map(|p| Box::new(p) as Box<dyn std::io::Read + Send>), "stderr")] {
-            if let Some(pipe) = pipe {
-                let client = self.client.clone();
-                forwarders.push(debuggee::forward(pipe, move |line| client.event("output", json!({"category": category, "output": line}))));
-            }
+        if let Some(out) = child.stdout.take() {
+            forwarders.push(debuggee::forward(out, output("stdout")));
+        }
+        if let Some(err) = child.stderr.take() {
+            forwarders.push(debuggee::forward(err, output("stderr")));
         }
         match start_recording(Target::Child(child), config, meta).await {
             Ok(rec) => {
@@ -231,8 +239,25 @@ impl Adapter {
                 Ok(Value::Null)
             }
             Err(e) => {
-                let _ = debuggee::signal(pid, true, Signal::SIGKILL);
-                Err(ErrorMessage::new(format!("{}. The program's own output, if any, is in the Debug Console", e.message)))
+                // The sampler could not read it: do not leave it running unprofiled.
+                let ended = !debuggee::alive(pid);
+                if !ended {
+                    let _ = debuggee::signal(pid, true, Signal::SIGKILL);
+                }
+                // Its output (often the reason it ended) goes out before the error.
+                let deadline = Instant::now() + Duration::from_secs(1);
+                while forwarders.iter().any(|t| !t.is_finished()) && Instant::now() < deadline {
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
+                let text = if ended || e.message.contains("exited before") {
+                    format!(
+                        "{label} ended before Ember could sample it ({}). A program that ends this quickly has nothing to sample: profile a longer run. Its own output is in the Debug Console",
+                        e.message
+                    )
+                } else {
+                    format!("{}. The program's own output, if any, is in the Debug Console", e.message)
+                };
+                Err(ErrorMessage::new(text))
             }
         }
     }
@@ -312,7 +337,7 @@ impl Adapter {
     async fn started(&mut self, rec: Recording, launched: bool, label: String, plan: Plan, forwarders: Vec<std::thread::JoinHandle<()>>) {
         let shared = rec.shared.clone();
         let pid = rec.pid;
-        match WebServer::start(WebOptions::default(), shared.clone()).await {
+        match WebServer::start_in(WebOptions::default(), shared.clone(), Some(plan.workspace.clone())).await {
             Ok(mut web) => {
                 self.url = Some(web.url.clone());
                 // Page clicks are followed by the LSP server; here they only need draining.
@@ -350,7 +375,7 @@ impl Adapter {
             self.after.push(("progressStart".into(), json!({"progressId": id, "title": format!("Profiling {label}"), "message": format!("0 samples at {rate}"), "cancellable": false})));
         }
         self.progress_id = progress_id.clone();
-        self.tasks.push(tokio::spawn(watch_progress(self.client.clone(), shared.updates.clone(), progress_id, self.internal_tx.clone())));
+        self.tasks.push(tokio::spawn(watch_progress(self.client.clone(), shared.updates.clone(), progress_id, plan.config.duration, self.internal_tx.clone())));
         self.debuggee = Some(Debuggee {
             pid,
             launched,
@@ -361,6 +386,7 @@ impl Adapter {
             output_dir: plan.output_dir,
             paused: false,
             saved: None,
+            concluded: false,
             forwarders,
         });
     }
@@ -551,18 +577,26 @@ impl Adapter {
     /// Stops sampling, saves the profile and tells the user where it is. Once.
     async fn conclude(&mut self) {
         let Some(d) = &mut self.debuggee else { return };
-        if d.saved.is_some() {
+        if d.concluded {
             return;
         }
+        d.concluded = true;
         d.drain_output().await;
         let result = d.finish().await;
         let samples = d.shared.profile.read().unwrap_or_else(|e| e.into_inner()).samples.len();
         let url = self.url.clone();
         let end_message = match result {
-            Ok(path) => {
+            Ok(debuggee::Saved { path, fallback }) => {
+                if let Some(why) = fallback {
+                    self.client.log.error(&format!("saving the profile: {why}"));
+                    self.client.event(
+                        "output",
+                        json!({"category": "stderr", "output": format!("Ember could not save the profile in {} ({why}): fix `outputDir`. It was saved in {} instead.\n", d.output_dir.display(), path.parent().map(|p| p.display().to_string()).unwrap_or_default())}),
+                    );
+                }
                 let mut text = format!("Ember saved {samples} samples to {}", path.display());
                 if let Some(u) = &url {
-                    text += &format!(". Flamegraph: {u} (while this session's adapter runs)");
+                    text += &format!(". Flamegraph: {u} (served while this debug session lasts)");
                 }
                 text += &format!("; open it later with `ember serve {}`\n", path.display());
                 self.client.event("output", json!({"category": "console", "output": text}));
@@ -590,6 +624,18 @@ impl Adapter {
         }
     }
 
+    /// The custom request `ember/profile`: where the profile is now (clients that missed the
+    /// event, e.g. nvim-dap's `session:request`).
+    fn profile_status(&self) -> Value {
+        match &self.debuggee {
+            None => json!({"url": null, "path": null, "samples": 0, "pid": null}),
+            Some(d) => {
+                let samples = d.shared.profile.read().unwrap_or_else(|e| e.into_inner()).samples.len();
+                json!({"url": self.url, "path": d.saved, "samples": samples, "pid": d.pid, "outputDir": d.output_dir, "paused": d.paused})
+            }
+        }
+    }
+
     fn output(&mut self, category: &str, text: &str) {
         self.client.event("output", json!({"category": category, "output": text}));
     }
@@ -612,15 +658,31 @@ async fn dump(pid: u32) -> Result<Vec<ember_sampler::ThreadStack>, String> {
 }
 
 /// Sends progress while sampling runs, then tells the loop that sampling ended.
-async fn watch_progress(client: Client, mut updates: watch::Receiver<crate::live::Progress>, progress_id: Option<String>, done: mpsc::UnboundedSender<Internal>) {
+async fn watch_progress(
+    client: Client,
+    mut updates: watch::Receiver<crate::live::Progress>,
+    progress_id: Option<String>,
+    duration: Option<Duration>,
+    done: mpsc::UnboundedSender<Internal>,
+) {
     let mut last = Instant::now();
+    let mut warned = 0;
     loop {
         let changed = updates.changed().await;
         let p = updates.borrow_and_update().clone();
+        // The sampler's warnings (a subprocess it cannot read, ...) reach the user as output.
+        for w in p.warnings.iter().skip(warned) {
+            client.event("output", json!({"category": "console", "output": format!("Ember: {w}\n")}));
+        }
+        warned = p.warnings.len();
         if let Some(id) = &progress_id {
             if last.elapsed() >= Duration::from_secs(1) && !p.finished {
                 last = Instant::now();
-                client.event("progressUpdate", json!({"progressId": id, "message": format!("{} samples · {:.0} samples/s", p.samples, p.rate)}));
+                let mut body = json!({"progressId": id, "message": format!("{} samples · {:.0} samples/s", p.samples, p.rate)});
+                if let Some(d) = duration {
+                    body["percentage"] = json!((100.0 * p.elapsed.as_secs_f64() / d.as_secs_f64()).min(100.0).round());
+                }
+                client.event("progressUpdate", body);
             }
         }
         if changed.is_err() || p.finished {

@@ -158,6 +158,8 @@ pub fn unknown_fields(args: &serde_json::Value, known: &[&str]) -> Vec<String> {
 pub struct Plan {
     pub config: ember_sampler::Config,
     pub output_dir: PathBuf,
+    /// The project folder: the web page opens sources under it.
+    pub workspace: PathBuf,
 }
 
 /// A launch, resolved: the command to run and where.
@@ -219,7 +221,7 @@ impl Sampling {
             gil: self.gil,
             ..Default::default()
         };
-        Ok(Plan { config, output_dir })
+        Ok(Plan { config, output_dir, workspace: workspace.to_path_buf() })
     }
 }
 
