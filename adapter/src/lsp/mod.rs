@@ -1,1 +1,33 @@
-//! Language Server Protocol server (not built yet).
+//! The Language Server Protocol server: inline timings (inlay hints, code lenses, hovers,
+//! optional diagnostics) from the workspace's latest profile, linked with the flamegraph page.
+
+pub mod document;
+pub mod render;
+pub mod server;
+pub mod settings;
+pub mod workspace;
+
+use async_lsp::client_monitor::ClientProcessMonitorLayer;
+use async_lsp::concurrency::ConcurrencyLayer;
+use async_lsp::panic::CatchUnwindLayer;
+use async_lsp::server::LifecycleLayer;
+use tower::ServiceBuilder;
+
+/// Serves one client on stdin/stdout until it sends `exit` or closes the pipe.
+pub async fn serve_stdio(web_port: u16) -> anyhow::Result<()> {
+    let (main_loop, _) = async_lsp::MainLoop::new_server(|client| {
+        ServiceBuilder::new()
+            .layer(LifecycleLayer::default())
+            .layer(CatchUnwindLayer::default())
+            .layer(ConcurrencyLayer::default())
+            .layer(ClientProcessMonitorLayer::new(client.clone()))
+            .service(server::router(client, web_port))
+    });
+    let stdin = async_lsp::stdio::PipeStdin::lock_tokio()?;
+    let stdout = async_lsp::stdio::PipeStdout::lock_tokio()?;
+    match main_loop.run_buffered(stdin, stdout).await {
+        // The editor closed the pipe without `exit`: it is gone, nothing to report.
+        Err(async_lsp::Error::Eof) | Ok(()) => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}

@@ -7,6 +7,7 @@ pub mod focus;
 pub mod formats;
 pub mod inverted;
 pub mod model;
+pub mod query;
 pub mod recorder;
 pub mod store;
 pub mod synth;

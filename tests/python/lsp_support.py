@@ -1,0 +1,169 @@
+"""Helpers for the LSP tests: find the ember binary, write `.ember` profiles (the documented
+file format, docs/profile-format.md) from a list of call stacks, lay out a workspace."""
+
+import gzip
+import json
+import os
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def ember_bin() -> str:
+    env = os.environ.get("EMBER_BIN")
+    if env:
+        return env
+    for kind in ("release", "debug"):
+        p = REPO / "target" / kind / "ember"
+        if p.exists():
+            return str(p)
+    raise RuntimeError("ember binary not found: build it (cargo build) or set EMBER_BIN")
+
+
+def write_profile(path, stacks, *, start_unix_ms=None, interval_ns=1_000_000, compress=True):
+    """Writes a profile. `stacks` is a list of (frames, count) where frames are root first,
+    each (file, function, first_line, line)."""
+    strings, sidx = [], {}
+    funcs, fidx = [], {}
+    frames, fridx = [], {}
+    nodes, nidx = [], {}
+
+    def s(x):
+        if x not in sidx:
+            sidx[x] = len(strings)
+            strings.append(x)
+        return sidx[x]
+
+    def func(file, name, first):
+        key = (s(file), s(name), first)
+        if key not in fidx:
+            fidx[key] = len(funcs)
+            funcs.append(key)
+        return fidx[key]
+
+    def frame(fn, line):
+        key = (fn, line)
+        if key not in fridx:
+            fridx[key] = len(frames)
+            frames.append(key)
+        return fridx[key]
+
+    def node(parent, fr):
+        key = (parent, fr)
+        if key not in nidx:
+            nidx[key] = len(nodes)
+            nodes.append(key)
+        return nidx[key]
+
+    sample_stacks = []
+    for fs, count in stacks:
+        parent = None
+        for file, name, first, line in fs:
+            parent = node(parent, frame(func(file, name, first), line))
+        sample_stacks += [parent] * count
+    n = len(sample_stacks)
+    if start_unix_ms is None:
+        start_unix_ms = int(time.time() * 1000)
+    doc = {
+        "format": "ember-profile",
+        "version": 1,
+        "writer": "ember tests",
+        "meta": {
+            "source": "ember",
+            "start_unix_ms": start_unix_ms,
+            "duration_ns": n * interval_ns,
+            "rate_hz": 1e9 / interval_ns,
+            "command_line": ["python", "app.py"],
+            "python_version": "3.12.1",
+            "dropped": {"torn": 0, "overflow": 0, "errors": 0},
+            "timed": True,
+            "interval_ns": interval_ns,
+        },
+        "threads": [{"pid": 1, "tid": 1, "name": "MainThread"}],
+        "processes": [],
+        "strings": strings,
+        "functions": {
+            "file": [f[0] for f in funcs],
+            "name": [f[1] for f in funcs],
+            "first_line": [f[2] for f in funcs],
+        },
+        "frames": {"func": [f[0] for f in frames], "line": [f[1] for f in frames]},
+        "stacks": {
+            "parent_delta": [0 if p is None else i - p for i, (p, _) in enumerate(nodes)],
+            "frame": [f for _, f in nodes],
+        },
+        "samples": {
+            "count": n,
+            "time_step_ns": interval_ns,
+            "time_delta_ns": [0] * n,
+            "thread": [0] * n,
+            "stack": sample_stacks,
+            "flags": [0] * n,
+        },
+    }
+    data = json.dumps(doc, separators=(",", ":")).encode()
+    if compress:
+        data = gzip.compress(data, 1)
+    path = Path(path)
+    tmp = path.with_name("." + path.name + ".tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+    return path
+
+
+def publish(root, name, stacks, **kw):
+    """Saves a profile in <root>/.ember/ and points `latest` at it, as the DAP server does."""
+    d = Path(root) / ".ember"
+    d.mkdir(exist_ok=True)
+    write_profile(d / name, stacks, **kw)
+    tmp = d / ".latest.tmp"
+    tmp.write_text(name + "\n")
+    os.replace(tmp, d / "latest")
+    return d / name
+
+
+APP = '''\
+import time
+
+
+def main():
+    for _ in range(3):
+        work()
+    helper()
+
+
+def work():
+    total = 0
+    for i in range(1000):
+        total += inner(i)
+    return total
+
+
+def inner(i):
+    return i * i
+
+
+def helper():
+    time.sleep(0.01)
+
+
+main()
+'''
+
+
+def app_stacks(app):
+    """A profile of APP: 100 samples. main:6 → work:13 → inner:18 (60), main:6 → work:12 (20),
+    main:7 → helper:22 (15), main:6 → work:13 (5 self)."""
+    main6 = (app, "main", 4, 6)
+    main7 = (app, "main", 4, 7)
+    work12 = (app, "work", 10, 12)
+    work13 = (app, "work", 10, 13)
+    inner18 = (app, "inner", 17, 18)
+    helper22 = (app, "helper", 21, 22)
+    return [
+        ([main6, work13, inner18], 60),
+        ([main6, work12], 20),
+        ([main7, helper22], 15),
+        ([main6, work13], 5),
+    ]
