@@ -61,5 +61,11 @@ if [ -f tests/package.json ]; then
   fi
 fi
 
+# The VS Code extension's own packages (its tests compile it and build the .vsix).
+if [ -f clients/vscode/package-lock.json ] && [ ! -d clients/vscode/node_modules ]; then
+  step "npm ci (clients/vscode)"
+  (cd clients/vscode && npm ci --no-audit --no-fund --loglevel=error)
+fi
+
 step "cargo build --release"
 cargo build --release --quiet

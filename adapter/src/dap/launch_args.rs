@@ -55,20 +55,37 @@ pub enum Console {
     ExternalTerminal,
 }
 
-/// A string or a list of strings (debugpy accepts both for `args` and `python`).
+/// A string or a list of strings (debugpy accepts both for `args` and `python`). Numbers are
+/// taken as their text: Helix's templates turn an all-digit argument into a JSON number.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(untagged)]
 pub enum StrOrList {
-    One(String),
-    Many(Vec<String>),
+    One(Scalar),
+    Many(Vec<Scalar>),
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(untagged)]
+pub enum Scalar {
+    Str(String),
+    Num(serde_json::Number),
+}
+
+impl Scalar {
+    fn into_string(self) -> String {
+        match self {
+            Scalar::Str(s) => s,
+            Scalar::Num(n) => n.to_string(),
+        }
+    }
 }
 
 impl StrOrList {
     fn into_vec(self, split: bool) -> Vec<String> {
         match self {
-            StrOrList::One(s) if split => s.split_whitespace().map(str::to_string).collect(),
-            StrOrList::One(s) => vec![s],
-            StrOrList::Many(v) => v,
+            StrOrList::One(s) if split => s.into_string().split_whitespace().map(str::to_string).collect(),
+            StrOrList::One(s) => vec![s.into_string()],
+            StrOrList::Many(v) => v.into_iter().map(Scalar::into_string).collect(),
         }
     }
 }
@@ -424,6 +441,8 @@ mod tests {
         std::fs::write(&venv_py, "#!/bin/sh\n").unwrap();
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(&venv_py, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let n = parse_launch(&json!({"program": "app.py", "args": ["--port", 8000, 1.5]})).unwrap();
+        assert_eq!(n.args.clone().unwrap().into_vec(true), vec!["--port", "8000", "1.5"]);
         let a = parse_launch(&json!({"module": "http.server", "args": "8000 --bind 127.0.0.1", "cwd": dir.path(), "rate": "max", "outputDir": "out"})).unwrap();
         let p = a.resolve().unwrap();
         assert_eq!(p.command, vec![venv_py.to_string_lossy().into_owned(), "-m".into(), "http.server".into(), "8000".into(), "--bind".into(), "127.0.0.1".into()]);
