@@ -516,3 +516,27 @@ async def test_a_profile_that_does_not_fit_the_file_is_reported_without_timestam
         uri = open_doc(client, good / "app.py")
         await hints(client, uri)
         assert not [m for m in client.messages if "match" in m.message or "changed" in m.message]
+
+
+def test_stdio_that_is_not_a_pipe(tmp_path):
+    """Files as stdin/stdout (not pipes): the server still answers and exits cleanly."""
+    import json
+    import subprocess
+
+    def frame(msg):
+        body = json.dumps(msg).encode()
+        return b"Content-Length: %d\r\n\r\n" % len(body) + body
+
+    msgs = tmp_path / "in.bin"
+    msgs.write_bytes(
+        frame({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"processId": None, "rootUri": None, "capabilities": {}}})
+        + frame({"jsonrpc": "2.0", "method": "initialized", "params": {}})
+        + frame({"jsonrpc": "2.0", "id": 2, "method": "shutdown"})
+        + frame({"jsonrpc": "2.0", "method": "exit"})
+    )
+    out = tmp_path / "out.bin"
+    with open(msgs, "rb") as stdin, open(out, "wb") as stdout:
+        rc = subprocess.run([ember_bin(), "lsp"], stdin=stdin, stdout=stdout, stderr=subprocess.DEVNULL, timeout=20).returncode
+    assert rc == 0
+    text = out.read_bytes().decode()
+    assert '"inlayHintProvider":true' in text and '"id":2' in text
