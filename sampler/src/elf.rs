@@ -1,15 +1,15 @@
 //! Finds symbols in the interpreter's ELF file and where the file is loaded in the target.
 
 use crate::error::Error;
-use object::{Object, ObjectSegment, ObjectSymbol};
+use object::{Object, ObjectSection, ObjectSegment, ObjectSymbol};
 
 pub struct ElfInfo {
     /// Symbol name → address in the file (add the load bias for the target address).
     pub symbols: Vec<(String, u64, u64)>,
     /// Lowest PT_LOAD virtual address, page aligned.
     pub min_vaddr: u64,
-    /// Whole-file bytes, kept for string searches (the version string of ≤3.10).
-    pub data: Vec<u8>,
+    /// The .rodata section's bytes, for string searches (the version string of ≤3.10).
+    pub rodata: Vec<u8>,
 }
 
 const WANTED: &[&str] = &["_PyRuntime", "Py_Version", "PyCode_Type", "_PyAsyncioDebug", "AsyncioDebug"];
@@ -18,16 +18,24 @@ pub fn read(path: &std::path::Path, pid: u32) -> Result<ElfInfo, Error> {
     let data = std::fs::read(path).map_err(|e| Error::from_errno(pid, &format!("{}", path.display()), e))?;
     let file = object::File::parse(&*data)
         .map_err(|e| Error::Other(format!("{} is not a readable ELF file: {e}", path.display())))?;
-    let mut symbols = Vec::new();
-    for sym in file.dynamic_symbols().chain(file.symbols()) {
-        if let Ok(name) = sym.name() {
-            if WANTED.contains(&name) && !symbols.iter().any(|(n, _, _): &(String, u64, u64)| n == name) {
-                symbols.push((name.to_string(), sym.address(), sym.size()));
+    let mut symbols: Vec<(String, u64, u64)> = Vec::new();
+    // .dynsym has what we need in every supported build; the (large) .symtab only if not.
+    for table in [true, false] {
+        if !table && symbols.iter().any(|s| s.0 == "_PyRuntime") {
+            break;
+        }
+        let syms: Box<dyn Iterator<Item = object::Symbol>> = if table { Box::new(file.dynamic_symbols()) } else { Box::new(file.symbols()) };
+        for sym in syms {
+            if let Ok(name) = sym.name() {
+                if WANTED.contains(&name) && !symbols.iter().any(|s| s.0 == name) {
+                    symbols.push((name.to_string(), sym.address(), sym.size()));
+                }
             }
         }
     }
     let min_vaddr = file.segments().map(|s| s.address()).min().unwrap_or(0) & !0xfff;
-    Ok(ElfInfo { symbols, min_vaddr, data })
+    let rodata = file.section_by_name(".rodata").and_then(|s| s.data().ok()).map(<[u8]>::to_vec).unwrap_or_default();
+    Ok(ElfInfo { symbols, min_vaddr, rodata })
 }
 
 impl ElfInfo {

@@ -134,14 +134,20 @@ fn read_version(pid: u32, mem: &Remote, elf: &elf::ElfInfo, bias: u64, runtime: 
         return Err(Error::UnsupportedPython { pid, found: path.to_string(), reason: "could not tell the Python version".into() });
     };
     let needle = format!("\u{0}3.{minor}.");
-    let micro = find_micro(&elf.data, needle.as_bytes()).unwrap_or(0);
+    let micro = find_micro(&elf.rodata, needle.as_bytes()).unwrap_or(0);
     Ok(PythonVersion { major: 3, minor, micro })
 }
 
 fn find_micro(data: &[u8], needle: &[u8]) -> Option<u8> {
     let mut i = 0;
-    while let Some(pos) = data[i..].windows(needle.len()).position(|w| w == needle) {
-        let start = i + pos + needle.len();
+    // Jump between NUL bytes rather than testing every window: .rodata is megabytes.
+    while let Some(pos) = data[i..].iter().position(|&b| b == 0) {
+        let at = i + pos;
+        i = at + 1;
+        if !data[at..].starts_with(needle) {
+            continue;
+        }
+        let start = at + needle.len();
         let digits: Vec<u8> = data[start..].iter().take_while(|c| c.is_ascii_digit()).copied().collect();
         if !digits.is_empty() && data.get(start + digits.len()) == Some(&0) {
             return std::str::from_utf8(&digits).ok()?.parse().ok();

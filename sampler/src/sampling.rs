@@ -90,7 +90,8 @@ fn process_info(i: &Interpreter, parent: Option<u32>) -> ProcessInfo {
 /// Polls until the process maps a Python interpreter. A spawned program may still be in its
 /// dynamic loader; a process that finished loading (libc mapped) without Python is not Python.
 fn wait_for_python(pid: u32, mut child: Option<&mut std::process::Child>, timeout: Duration) -> Result<Interpreter, Error> {
-    let start = Instant::now();
+    let mut start = Instant::now();
+    let mut exe = process::exe(pid);
     loop {
         if let Some(c) = child.as_deref_mut() {
             if let Ok(Some(st)) = c.try_wait() {
@@ -100,9 +101,17 @@ fn wait_for_python(pid: u32, mut child: Option<&mut std::process::Child>, timeou
         match python::locate(pid) {
             Ok(Some(i)) => return Ok(i),
             Ok(None) => {
+                // A launcher (a pyenv shim, `env python`, a shell script) may still exec
+                // Python: give it the whole timeout, and restart the clock when it execs.
+                let now_exe = process::exe(pid);
+                if now_exe != exe {
+                    exe = now_exe;
+                    start = Instant::now();
+                }
                 let loaded = process::maps(pid)?.iter().any(|m| m.path.contains("/libc.so") || m.path.contains("/libc-"));
                 let waited = start.elapsed();
-                if (loaded && waited > Duration::from_millis(300)) || waited > timeout || child.is_none() {
+                let settled = loaded && waited > Duration::from_millis(300) && !is_launcher(&exe);
+                if settled || waited > timeout || child.is_none() {
                     return Err(Error::NotPython { pid, exe: process::exe(pid) });
                 }
             }
@@ -110,6 +119,12 @@ fn wait_for_python(pid: u32, mut child: Option<&mut std::process::Child>, timeou
         }
         std::thread::sleep(Duration::from_micros(500));
     }
+}
+
+/// Programs that commonly exec a Python interpreter after starting.
+fn is_launcher(exe: &str) -> bool {
+    let base = exe.rsplit('/').next().unwrap_or(exe);
+    matches!(base, "sh" | "bash" | "dash" | "zsh" | "fish" | "env" | "pyenv" | "time" | "nice" | "nohup" | "exec")
 }
 
 /// Reaps a child we no longer sample, so it does not linger as a zombie.

@@ -26,7 +26,7 @@ const PER_REGION: std::time::Duration = std::time::Duration::from_micros(3);
 const MAX_DEPTH: usize = 10_000;
 const MAX_THREADS: usize = 4096;
 /// Attempts per sample; the first sample of a thread spends up to two learning its addresses.
-const RETRIES: usize = 8;
+const RETRIES: usize = 16;
 /// Extra bytes read past last sample's chunk top, so a slightly deeper stack needs no re-read.
 const CHUNK_SLACK: usize = 512;
 
@@ -65,6 +65,9 @@ struct ThreadSlot {
     cframe: u64,
     chunk: u64,
     chunk_len: usize,
+    window_max: usize,
+    last_window_max: usize,
+    window_n: u32,
     chain: Vec<u64>,
     /// ≤3.10: the thread's bottom frame object, and how often a walk ended elsewhere.
     root: u64,
@@ -392,6 +395,9 @@ impl ProcessWalker {
             cframe: 0,
             chunk: 0,
             chunk_len: 0,
+            window_max: 0,
+            last_window_max: 0,
+            window_n: 0,
             chain: Vec::new(),
             root: 0,
             root_misses: 0,
@@ -432,11 +438,10 @@ impl ProcessWalker {
     /// 3.11+: one call reads the used part of the stack chunk (one contiguous copy: a ~2 KiB
     /// memcpy is far quicker than the target can rewrite frames), then the thread state (and
     /// the current frame via the C frame on 3.11/3.12), then the chunk again. The walk starts
-    /// at the current frame read between the two copies and keeps a frame only if both copies
-    /// agree on every frame below the leaf (code, caller link, owner, instruction). A frame
-    /// pushed, popped or resumed between the copies disagrees, so the stack reported was live
-    /// during the read; the target need not be quiet for the whole read, only the frames below
-    /// its leaf.
+    /// at the current frame read between the two copies and keeps the stack only if both
+    /// copies agree on every frame (code, caller link, owner). A frame replaced between the
+    /// copies disagrees, so the stack reported was live during the read; the target need not be
+    /// quiet for the whole read.
     fn read_interp_stack(&mut self, tstate: u64, next: &mut u64) -> Result<bool, Error> {
         let l = self.layout;
         let Frames::Interp(fl) = l.frames else { unreachable!() };
@@ -507,8 +512,18 @@ impl ProcessWalker {
         let used = top.saturating_sub(real_chunk) as usize;
         {
             let slot = self.threads.get_mut(&tstate).unwrap();
+            // Read as much as the deepest stack of the last two windows of samples used: deep
+            // enough not to miss, shallow enough not to copy a depth left behind long ago.
+            slot.window_max = slot.window_max.max(used);
+            slot.window_n += 1;
+            if slot.window_n >= 256 {
+                slot.chunk_len = slot.chunk_len.min(slot.window_max.max(slot.last_window_max) + CHUNK_SLACK);
+                slot.last_window_max = slot.window_max;
+                slot.window_max = 0;
+                slot.window_n = 0;
+            }
             if real_chunk != chunk || used > chunk_read {
-                // Guess was off: remember the chunk, read at least as much as ever seen used.
+                // Guess was off: remember the chunk and read at least what it uses now.
                 let want = used + CHUNK_SLACK;
                 slot.chunk_len = if real_chunk == chunk { want.max(chunk_len) } else { want };
                 slot.chunk = real_chunk;
@@ -532,19 +547,23 @@ impl ProcessWalker {
                 return Ok(false);
             }
             let in_chunk = chunk_read > 0 && frame >= chunk && frame + fl.size as u64 <= chunk + chunk_read as u64;
+            if !in_chunk && frame >= real_chunk && frame < real_chunk + 16 * 1024 {
+                return Ok(false); // in the chunk but past what we copied: it grew meanwhile
+            }
             let fb: &[u8] = if in_chunk {
-                if frame + fl.size as u64 > top || frame >= prev_in_chunk {
+                if frame >= prev_in_chunk {
                     return Ok(false);
                 }
                 prev_in_chunk = frame;
                 let o = (frame - chunk) as usize;
                 let (a, b) = (&c1[o..o + fl.size], &c2[o..o + fl.size]);
                 let same = |off: usize, len: usize| a[off..off + len] == b[off..off + len];
-                // The leaf is taken from the second copy: it was current at the middle read
-                // or replaced it as the callee of the same, unchanged caller. Every frame
-                // below must be identical in both copies, its instruction included (a caller
-                // that resumed has moved on).
-                if depth > 1 && !(same(fl.code, 8) && same(fl.previous, 8) && same(fl.owner, 1) && same(fl.instr, 8)) {
+                // Every frame must be the same frame in both copies (code, caller link,
+                // owner): a stack mixed from two moments needs one of those to change in
+                // between. Instructions may move (the leaf executes; a caller resumes a moment
+                // before the second copy): lines are then at most a microsecond newer, never
+                // from another stack.
+                if !(same(fl.code, 8) && same(fl.previous, 8) && same(fl.owner, 1)) {
                     return Ok(false); // changed between the copies
                 }
                 b

@@ -1,0 +1,230 @@
+//! The profiled process and its recording: starting it (spawned or attached), the signals the
+//! session sends it (pause, continue, terminate), and ending the recording with the profile
+//! saved. Nothing here speaks DAP.
+
+use crate::live::{Recording, SharedProfile};
+use crate::profile::{Meta, Profile};
+use nix::sys::signal::{kill, killpg, Signal};
+use nix::unistd::Pid;
+use std::io::BufRead;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+/// Escalation steps of `terminate`: SIGINT, then SIGTERM, then SIGKILL after these waits.
+pub const INT_WAIT: Duration = Duration::from_secs(2);
+pub const TERM_WAIT: Duration = Duration::from_secs(2);
+
+pub struct Debuggee {
+    pub pid: u32,
+    /// Ember started it (launch): it is terminated on disconnect by default, and signals go to
+    /// its process group so subprocesses follow.
+    pub launched: bool,
+    pub label: String,
+    pub recording: Option<Recording>,
+    pub shared: SharedProfile,
+    pub output_dir: PathBuf,
+    /// The saved file is `<output_dir>/<UTC timestamp>-<stem>.ember` (the store sanitizes it).
+    pub stem: String,
+    pub paused: bool,
+    /// Where the profile was saved, once it was.
+    pub saved: Option<PathBuf>,
+    /// The end was reported (saved or not): it is reported once.
+    pub concluded: bool,
+    /// Threads forwarding the program's stdout/stderr; joined (briefly) before `exited`.
+    pub forwarders: Vec<std::thread::JoinHandle<()>>,
+}
+
+impl Debuggee {
+    pub fn signal(&self, sig: Signal) -> Result<(), String> {
+        signal(self.pid, self.launched, sig)
+    }
+
+    pub fn alive(&self) -> bool {
+        alive(self.pid)
+    }
+
+    /// Ends sampling and saves what was recorded. When `output_dir` cannot be written, the
+    /// profile goes to `$TMPDIR/ember` instead (a recording is never lost) and `fallback` says
+    /// why. Safe to call twice.
+    pub async fn finish(&mut self) -> Result<Saved, String> {
+        if let Some(p) = &self.saved {
+            return Ok(Saved { path: p.clone(), fallback: None });
+        }
+        if let Some(rec) = self.recording.take() {
+            rec.stop();
+            let _ = tokio::task::spawn_blocking(move || rec.wait()).await;
+        }
+        let profile: Profile = self.shared.profile.read().unwrap_or_else(|e| e.into_inner()).clone();
+        let (dir, stem) = (self.output_dir.clone(), self.stem.clone());
+        let saved = tokio::task::spawn_blocking(move || {
+            let save = |d: &Path| crate::profile::store::save_in_dir(d, &stem, &profile).map_err(|e| format!("{e:#}"));
+            match save(&dir) {
+                Ok(path) => Ok(Saved { path, fallback: None }),
+                Err(first) => {
+                    let tmp = std::env::temp_dir().join("ember");
+                    save(&tmp)
+                        .map(|path| Saved { path, fallback: Some(first.clone()) })
+                        .map_err(|second| format!("{first}; and in {}: {second}", tmp.display()))
+                }
+            }
+        })
+        .await
+        .map_err(|e| e.to_string())??;
+        self.saved = Some(saved.path.clone());
+        Ok(saved)
+    }
+
+    /// Waits (at most a second) for the program's output to be forwarded.
+    pub async fn drain_output(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(1);
+        while self.forwarders.iter().any(|t| !t.is_finished()) && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        self.forwarders.retain(|t| !t.is_finished());
+    }
+}
+
+/// Where a profile was saved, and why not in the output folder when it could not be.
+pub struct Saved {
+    pub path: PathBuf,
+    pub fallback: Option<String>,
+}
+
+pub fn signal(pid: u32, group: bool, sig: Signal) -> Result<(), String> {
+    let p = Pid::from_raw(pid as i32);
+    let r = if group { killpg(p, sig).or_else(|_| kill(p, sig)) } else { kill(p, sig) };
+    r.map_err(|e| match e {
+        nix::errno::Errno::EPERM => format!("no permission to send {sig} to PID {pid}: run Ember as the user who owns the process"),
+        nix::errno::Errno::ESRCH => format!("PID {pid} has already exited"),
+        e => format!("sending {sig} to PID {pid}: {e}"),
+    })
+}
+
+/// Whether the process exists and is not a zombie waiting to be reaped.
+pub fn alive(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => stat.rsplit_once(')').map(|(_, rest)| !rest.trim_start().starts_with(['Z', 'X'])).unwrap_or(false),
+        Err(_) => false,
+    }
+}
+
+/// Waits until every thread of `pid` is stopped (state `T`), at most `timeout`.
+pub async fn wait_stopped(pid: u32, timeout: Duration) -> bool {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let all = std::fs::read_dir(format!("/proc/{pid}/task"))
+            .map(|dir| {
+                dir.flatten().all(|t| {
+                    std::fs::read_to_string(t.path().join("stat"))
+                        .map(|s| s.rsplit_once(')').map(|(_, r)| r.trim_start().starts_with(['T', 't'])).unwrap_or(true))
+                        .unwrap_or(true)
+                })
+            })
+            .unwrap_or(true);
+        if all {
+            return true;
+        }
+        if Instant::now() > deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+/// SIGINT (Python raises KeyboardInterrupt, so `finally` blocks run), then SIGTERM, then
+/// SIGKILL. A paused target is resumed first so it can handle them. Returns once it is gone.
+pub async fn terminate(pid: u32, group: bool) {
+    let _ = signal(pid, group, Signal::SIGCONT);
+    for (sig, wait) in [(Signal::SIGINT, INT_WAIT), (Signal::SIGTERM, TERM_WAIT), (Signal::SIGKILL, Duration::from_secs(2))] {
+        if !alive(pid) {
+            return;
+        }
+        let _ = signal(pid, group, sig);
+        let deadline = Instant::now() + wait;
+        while alive(pid) && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+    }
+}
+
+/// Forwards a pipe line by line through `emit` until it closes.
+pub fn forward(pipe: impl std::io::Read + Send + 'static, emit: impl Fn(String) + Send + 'static) -> std::thread::JoinHandle<()> {
+    std::thread::spawn(move || {
+        let mut r = std::io::BufReader::new(pipe);
+        let mut line = Vec::new();
+        loop {
+            line.clear();
+            match r.read_until(b'\n', &mut line) {
+                Ok(0) | Err(_) => break,
+                Ok(_) => emit(String::from_utf8_lossy(&line).into_owned()),
+            }
+        }
+    })
+}
+
+/// Meta for a new recording.
+pub fn meta(command_line: Vec<String>, config: &ember_sampler::Config) -> Meta {
+    let rate_hz = match config.rate {
+        ember_sampler::Rate::Hz(hz) => Some(hz),
+        ember_sampler::Rate::Max => None,
+    };
+    Meta {
+        source: "ember".into(),
+        start_unix_ms: SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0),
+        rate_hz,
+        command_line,
+        timed: true,
+        interval_ns: rate_hz.map(|hz| (1e9 / hz) as u64).unwrap_or(0),
+        ..Default::default()
+    }
+}
+
+/// Where a relative file name from the target points: CPython may record paths relative to
+/// the process's working directory.
+pub fn absolute_source(pid: u32, file: &str) -> Option<PathBuf> {
+    if file.starts_with('<') || file.is_empty() {
+        return None;
+    }
+    let p = Path::new(file);
+    if p.is_absolute() {
+        return Some(p.to_path_buf());
+    }
+    std::fs::read_link(format!("/proc/{pid}/cwd")).ok().map(|cwd| cwd.join(p))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::process::CommandExt;
+
+    #[tokio::test]
+    async fn terminate_escalates_past_ignored_signals() {
+        // A shell that ignores SIGINT and SIGTERM: only SIGKILL ends it.
+        let mut child = std::process::Command::new("/bin/sh")
+            .args(["-c", "trap '' INT TERM; while :; do sleep 0.05; done"])
+            .process_group(0)
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(100));
+        let pid = child.id();
+        let reaper = std::thread::spawn(move || child.wait().unwrap());
+        let t = Instant::now();
+        terminate(pid, true).await;
+        let status = reaper.join().unwrap();
+        use std::os::unix::process::ExitStatusExt;
+        assert_eq!(status.signal(), Some(libc::SIGKILL));
+        assert!(t.elapsed() >= INT_WAIT + TERM_WAIT, "{:?}", t.elapsed());
+    }
+
+    #[tokio::test]
+    async fn terminate_stops_at_sigint_when_it_works() {
+        let mut child = std::process::Command::new("/bin/sleep").arg("30").spawn().unwrap();
+        let pid = child.id();
+        let reaper = std::thread::spawn(move || child.wait().unwrap());
+        let t = Instant::now();
+        terminate(pid, false).await;
+        use std::os::unix::process::ExitStatusExt;
+        assert_eq!(reaper.join().unwrap().signal(), Some(libc::SIGINT));
+        assert!(t.elapsed() < INT_WAIT);
+    }
+}
