@@ -493,5 +493,50 @@ async def test_a_client_without_show_document_gets_the_url_as_a_message(workspac
         await _flamegraph_url(client)
         r = await client.workspace_execute_command_async(t.ExecuteCommandParams(command="ember.openFlamegraph"))
         assert r["url"].startswith("http://127.0.0.1:")
-        assert any(r["url"] in m.message for m in client.messages)
+        assert await eventually(lambda: _true(any(r["url"] in m.message for m in client.messages)))
         assert client.shown_documents == []
+
+
+@pytest.mark.asyncio
+async def test_a_profile_that_does_not_fit_the_file_is_reported_without_timestamps(tmp_path):
+    app = tmp_path / "app.py"
+    app.write_text(APP)
+    # A profile with no start time (converted from another format) whose line 3 is blank here.
+    publish(tmp_path, "conv.ember", [([(str(app), "main", 4, 3)], 5), ([(str(app), "main", 4, 6)], 5)], start_unix_ms=0)
+    async with session(tmp_path) as client:
+        open_doc(client, app)
+        msgs = await eventually(lambda: _true([m for m in client.messages if "does not match the profile" in m.message]))
+        assert msgs and msgs[0].type == t.MessageType.Warning
+    # The matching profile of the same file gets no such warning.
+    good = tmp_path / "good"
+    good.mkdir()
+    (good / "app.py").write_text(APP)
+    publish(good, "ok.ember", app_stacks(str(good / "app.py")), start_unix_ms=0)
+    async with session(good) as client:
+        uri = open_doc(client, good / "app.py")
+        await hints(client, uri)
+        assert not [m for m in client.messages if "match" in m.message or "changed" in m.message]
+
+
+def test_stdio_that_is_not_a_pipe(tmp_path):
+    """Files as stdin/stdout (not pipes): the server still answers and exits cleanly."""
+    import json
+    import subprocess
+
+    def frame(msg):
+        body = json.dumps(msg).encode()
+        return b"Content-Length: %d\r\n\r\n" % len(body) + body
+
+    msgs = tmp_path / "in.bin"
+    msgs.write_bytes(
+        frame({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"processId": None, "rootUri": None, "capabilities": {}}})
+        + frame({"jsonrpc": "2.0", "method": "initialized", "params": {}})
+        + frame({"jsonrpc": "2.0", "id": 2, "method": "shutdown"})
+        + frame({"jsonrpc": "2.0", "method": "exit"})
+    )
+    out = tmp_path / "out.bin"
+    with open(msgs, "rb") as stdin, open(out, "wb") as stdout:
+        rc = subprocess.run([ember_bin(), "lsp"], stdin=stdin, stdout=stdout, stderr=subprocess.DEVNULL, timeout=20).returncode
+    assert rc == 0
+    text = out.read_bytes().decode()
+    assert '"inlayHintProvider":true' in text and '"id":2' in text

@@ -23,9 +23,21 @@ pub async fn serve_stdio(web_port: u16) -> anyhow::Result<()> {
             .layer(ClientProcessMonitorLayer::new(client.clone()))
             .service(server::router(client, web_port))
     });
-    let stdin = async_lsp::stdio::PipeStdin::lock_tokio()?;
-    let stdout = async_lsp::stdio::PipeStdout::lock_tokio()?;
-    match main_loop.run_buffered(stdin, stdout).await {
+    // Pipes (what editors give) are read without blocking a thread; anything else (a file, a
+    // terminal, /dev/null) through tokio's blocking stdio.
+    // (The locks of a half success are released before the fallback takes stdio.)
+    let pipes = match (async_lsp::stdio::PipeStdin::lock_tokio(), async_lsp::stdio::PipeStdout::lock_tokio()) {
+        (Ok(stdin), Ok(stdout)) => Some((stdin, stdout)),
+        _ => None,
+    };
+    let result = match pipes {
+        Some((stdin, stdout)) => main_loop.run_buffered(stdin, stdout).await,
+        None => {
+            use tokio_util::compat::{TokioAsyncReadCompatExt, TokioAsyncWriteCompatExt};
+            main_loop.run_buffered(tokio::io::stdin().compat(), tokio::io::stdout().compat_write()).await
+        }
+    };
+    match result {
         // The editor closed the pipe without `exit`: it is gone, nothing to report.
         Err(async_lsp::Error::Eof) | Ok(()) => Ok(()),
         Err(e) => Err(e.into()),

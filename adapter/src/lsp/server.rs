@@ -462,28 +462,33 @@ impl Server {
 
     fn check_stale(&mut self, uri: &Url) {
         let Some(path) = workspace::uri_path(uri) else { return };
-        let changed = {
+        let why = {
             let Some(cur) = &self.current else { return };
-            if cur.view.file(&path.to_string_lossy()).is_none() {
-                false
-            } else {
-                let profile = self.shared.profile.read().unwrap_or_else(|e| e.into_inner());
-                workspace::changed_since(&profile, &path) == Some(true)
+            match (cur.view.file(&path.to_string_lossy()), self.docs.get(uri)) {
+                (Some(stats), Some(doc)) => {
+                    let profile = self.shared.profile.read().unwrap_or_else(|e| e.into_inner());
+                    if workspace::changed_since(&profile, &path) == Some(true) {
+                        Some("changed on disk after the profile was recorded")
+                    } else if let Some(line) = workspace::misplaced_line(stats, doc) {
+                        eprintln!("ember lsp: {}: sampled line {line} is blank, a comment or past the end", path.display());
+                        Some("does not match the profile (it has samples on blank or comment lines); it was probably edited after the recording")
+                    } else {
+                        None
+                    }
+                }
+                _ => None,
             }
         };
-        if changed {
-            self.stale.insert(uri.clone());
-            if self.warned_stale.insert(path.clone()) {
-                self.message(
-                    MessageType::WARNING,
-                    format!(
-                        "ember: {} changed on disk after the profile was recorded; its timings may be on the wrong lines. Record again to refresh them.",
-                        path.display()
-                    ),
-                );
-            }
-        } else {
+        let Some(why) = why else {
             self.stale.remove(uri);
+            return;
+        };
+        self.stale.insert(uri.clone());
+        if self.warned_stale.insert(path.clone()) {
+            self.message(
+                MessageType::WARNING,
+                format!("ember: {} {why}; its timings may be on the wrong lines. Record again to refresh them.", path.display()),
+            );
         }
     }
 

@@ -1,7 +1,8 @@
 //! The workspace side: where profiles are (`<root>/.ember/`), loading them, noticing new ones,
 //! and telling whether a source file changed since its profile was recorded.
 
-use crate::profile::query::{Index, View};
+use super::document::Document;
+use crate::profile::query::{FileStats, Index, View};
 use crate::profile::Profile;
 use lsp_types::{InitializeParams, Url};
 use std::path::{Path, PathBuf};
@@ -78,6 +79,22 @@ pub fn changed_since(profile: &Profile, source: &Path) -> Option<bool> {
     Some(mtime(source)? > started)
 }
 
+/// A sampled line that cannot have run as the document stands (blank, a comment, or past the
+/// end): the file is not the one that was recorded. Works without timestamps (converted
+/// profiles, other machines).
+pub fn misplaced_line(stats: &FileStats, doc: &Document) -> Option<u32> {
+    stats.lines.iter().map(|l| l.line).find(|&line| {
+        // Profiles count from 1; the document from 0, and unedited lines map 1:1 at open.
+        match doc.current_line(line).and_then(|cur| doc.line_text(cur)) {
+            None => line > doc.line_count(),
+            Some(text) => {
+                let t = text.trim_start();
+                t.is_empty() || t.starts_with('#')
+            }
+        }
+    })
+}
+
 pub fn uri_path(uri: &Url) -> Option<PathBuf> {
     (uri.scheme() == "file").then(|| uri.to_file_path().ok()).flatten()
 }
@@ -85,6 +102,20 @@ pub fn uri_path(uri: &Url) -> Option<PathBuf> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sampled_blank_comment_or_missing_lines_are_misplaced() {
+        let stats = |lines: &[u32]| FileStats {
+            path: "/a.py".into(),
+            lines: lines.iter().map(|&line| crate::profile::query::LineStat { line, total: 1, self_: 1 }).collect(),
+            functions: vec![],
+        };
+        let doc = Document::new("def f():\n    x = 1\n\n    # note\n    return x\n");
+        assert_eq!(misplaced_line(&stats(&[1, 2, 5]), &doc), None);
+        assert_eq!(misplaced_line(&stats(&[2, 3]), &doc), Some(3));
+        assert_eq!(misplaced_line(&stats(&[4]), &doc), Some(4));
+        assert_eq!(misplaced_line(&stats(&[2, 40]), &doc), Some(40));
+    }
 
     #[test]
     fn a_file_written_after_the_recording_started_has_changed() {

@@ -548,6 +548,25 @@ mod tests {
     }
 
     #[test]
+    fn every_focus_selects_the_samples_the_web_page_selects() {
+        let (p, f) = sample_profile();
+        let ix = Index::build(&p);
+        let func = |fr: FrameId| p.frames[fr as usize].func;
+        let foci = [
+            Focus::Function(func(f[2])),
+            Focus::Function(func(f[4])),
+            Focus::Path(vec![f[0], f[2]]),
+            Focus::Path(vec![f[1]]),
+            Focus::FunctionPath(vec![func(f[0])]),
+            Focus::FunctionPath(vec![func(f[0]), func(f[5])]),
+        ];
+        for focus in foci {
+            let want = p.samples.stack.iter().filter(|&&s| focus.matches(&p, s)).count() as u64;
+            assert_eq!(ix.view(&p, Some(&focus)).samples, want, "{focus:?}");
+        }
+    }
+
+    #[test]
     fn focus_on_a_function_merges_its_calls() {
         let (p, f) = sample_profile();
         let ix = Index::build(&p);
