@@ -63,15 +63,18 @@ def start_target(py, seconds):
 
 
 def run_profiler(name, py, seconds, tmp):
-    """Attach `name` at its maximum rate for `seconds`; return (samples/s, impossible %)."""
+    """Attach `name` at its maximum rate for `seconds`; return (samples/s over the time it
+    actually sampled, impossible %). py-spy's "maximum" is --rate 20000 (it cannot keep up with
+    more and then runs past --duration)."""
     out = os.path.join(tmp, f"{name}.txt")
-    target = start_target(py, seconds + 10)
+    # py-spy keeps going past --duration when it falls behind; the target's end stops it.
+    target = start_target(py, seconds + 1.5)
     time.sleep(0.5)
     pid = str(target.pid)
     if name == "ember":
-        cmd = [EMBER, "record", "--rate", "max", "-d", str(seconds), "-f", "collapsed", "-o", out, "--pid", pid]
+        cmd = [EMBER, "record", "--rate", "max", "-d", str(int(seconds)), "-f", "collapsed", "-o", out, "--pid", pid]
     elif name == "py-spy":
-        cmd = [PYSPY, "record", "--nonblocking", "--rate", "100000", "-d", str(seconds), "-f", "raw", "-o", out, "--pid", pid]
+        cmd = [PYSPY, "record", "--nonblocking", "--rate", "20000", "-d", str(int(seconds)), "-f", "raw", "-o", out, "--pid", pid]
     else:
         cmd = [py, "-m", "profiling.sampling", "attach", "-r", "1000khz", "-d", str(int(seconds)), "--collapsed", "-o", out, pid]
     t0 = time.perf_counter()
@@ -82,7 +85,7 @@ def run_profiler(name, py, seconds, tmp):
     if r.returncode != 0 or not os.path.exists(out):
         return None, f"failed: {r.stderr.strip()[-200:]}"
     total, bad = classify(out)
-    return (total / seconds, 100.0 * bad / max(total, 1)), r.stderr.strip().splitlines()[-1:] if name == "ember" else ""
+    return (total / min(wall, seconds + 1.5), 100.0 * bad / max(total, 1)), r.stderr.strip().splitlines()[-1:] if name == "ember" else ""
 
 
 def timed_work(py, work, profiler=None, rate=None, tmp=None):
@@ -93,7 +96,7 @@ def timed_work(py, work, profiler=None, rate=None, tmp=None):
         prof = subprocess.Popen([EMBER, "record", "--rate", rate, "-o", os.path.join(tmp, "slow.ember"), "--pid", str(target.pid)],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     elif profiler == "py-spy":
-        args = [PYSPY, "record", "--rate", "100000" if rate == "max" else rate, "-f", "raw", "-o", os.path.join(tmp, "slow.txt"), "--pid", str(target.pid)]
+        args = [PYSPY, "record", "--rate", "20000" if rate == "max" else rate, "-f", "raw", "-o", os.path.join(tmp, "slow.txt"), "--pid", str(target.pid)]
         prof = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     elif profiler == "cpython":
         r = "1000khz" if rate == "max" else rate

@@ -157,7 +157,7 @@ fn launch_errors_say_what_to_fix() {
     assert!(m.contains("`rate`"), "{m}");
     let m = launch_error(&mut dap, json!({"cwd": cwd, "program": "app.py", "console": "tty"}));
     assert!(m.contains("console") || m.contains("internalConsole"), "{m}");
-    let m = launch_error(&mut dap, json!({"cwd": cwd, "program": "app.py", "args": 5}));
+    let m = launch_error(&mut dap, json!({"cwd": cwd, "program": "app.py", "args": {"n": 5}}));
     assert!(m.contains("launch configuration"), "{m}");
 }
 

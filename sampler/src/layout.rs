@@ -50,6 +50,9 @@ pub struct InterpFrame {
     pub first_non_python_owner: u8,
     /// Mask for tagged `_PyStackRef` executables (3.14+).
     pub code_mask: u64,
+    /// The executable is cleared when the frame is popped (3.14+), which tells a live frame
+    /// from a stale one in a copy of the chunk.
+    pub clears_on_pop: bool,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -129,7 +132,7 @@ pub const PY311: Layout = Layout {
     tstate_native_thread_id: Some(160),
     tstate_datastack_chunk: Some(296),
     tstate_read: 320,
-    frames: Frames::Interp(InterpFrame { code: 32, previous: 48, instr: 56, owner: 69, size: 80, first_non_python_owner: 3, code_mask: !0 }),
+    frames: Frames::Interp(InterpFrame { code: 32, previous: 48, instr: 56, owner: 69, size: 80, first_non_python_owner: 3, code_mask: !0, clears_on_pop: false }),
     code_filename: 112,
     code_name: 120,
     code_qualname: Some(128),
@@ -151,7 +154,7 @@ pub const PY312: Layout = Layout {
     tstate_native_thread_id: Some(144),
     tstate_datastack_chunk: Some(232),
     tstate_read: 256,
-    frames: Frames::Interp(InterpFrame { code: 0, previous: 8, instr: 56, owner: 70, size: 80, first_non_python_owner: 3, code_mask: !0 }),
+    frames: Frames::Interp(InterpFrame { code: 0, previous: 8, instr: 56, owner: 70, size: 80, first_non_python_owner: 3, code_mask: !0, clears_on_pop: false }),
     code_filename: 112,
     code_name: 120,
     code_qualname: Some(128),
@@ -173,7 +176,7 @@ pub const PY313: Layout = Layout {
     tstate_native_thread_id: Some(160),
     tstate_datastack_chunk: Some(232),
     tstate_read: 256,
-    frames: Frames::Interp(InterpFrame { code: 0, previous: 8, instr: 56, owner: 70, size: 80, first_non_python_owner: 3, code_mask: !0 }),
+    frames: Frames::Interp(InterpFrame { code: 0, previous: 8, instr: 56, owner: 70, size: 80, first_non_python_owner: 3, code_mask: !0, clears_on_pop: false }),
     code_filename: 112,
     code_name: 120,
     code_qualname: Some(128),
@@ -189,7 +192,7 @@ pub const PY314: Layout = Layout {
     runtime_interpreters_head: 808,
     interp_threads_head: 7344,
     gil: Gil::InterpGil { last_holder: 7792, locked: 7800 },
-    frames: Frames::Interp(InterpFrame { code: 0, previous: 8, instr: 56, owner: 74, size: 88, first_non_python_owner: 3, code_mask: !3 }),
+    frames: Frames::Interp(InterpFrame { code: 0, previous: 8, instr: 56, owner: 74, size: 88, first_non_python_owner: 3, code_mask: !3, clears_on_pop: true }),
     code_adaptive: Some(208),
     ..PY313
 };

@@ -541,6 +541,7 @@ impl ProcessWalker {
         let mut frame = current;
         let mut prev_in_chunk = u64::MAX;
         let mut depth = 0;
+        let mut popped_leaves = 0;
         while frame != 0 {
             depth += 1;
             if depth > MAX_DEPTH || frame & 7 != 0 {
@@ -558,12 +559,26 @@ impl ProcessWalker {
                 let o = (frame - chunk) as usize;
                 let (a, b) = (&c1[o..o + fl.size], &c2[o..o + fl.size]);
                 let same = |off: usize, len: usize| a[off..off + len] == b[off..off + len];
-                // Every frame must be the same frame in both copies (code, caller link,
-                // owner): a stack mixed from two moments needs one of those to change in
-                // between. Instructions may move (the leaf executes; a caller resumes a moment
-                // before the second copy): lines are then at most a microsecond newer, never
-                // from another stack.
-                if !(same(fl.code, 8) && same(fl.previous, 8) && same(fl.owner, 1)) {
+                if depth == 1 && fl.clears_on_pop {
+                    // 3.14+ clear a frame's executable when it is popped and set its caller
+                    // link before its executable when it is pushed: a leaf whose executable is
+                    // set in the second copy was live then; one that is cleared was popped,
+                    // and its caller is the live leaf.
+                    if b.u64_at(fl.code) & fl.code_mask == 0 {
+                        frame = b.u64_at(fl.previous);
+                        depth = 0;
+                        popped_leaves += 1;
+                        if popped_leaves > 2 {
+                            return Ok(false);
+                        }
+                        continue;
+                    }
+                } else if !(same(fl.code, 8) && same(fl.previous, 8) && same(fl.owner, 1)) {
+                    // Every other frame must be the same frame in both copies (code, caller
+                    // link, owner): a stack mixed from two moments needs one of those to
+                    // change in between. Instructions may move (the leaf executes; a caller
+                    // resumes a moment before the second copy): lines are then at most a
+                    // microsecond newer, never from another stack.
                     return Ok(false); // changed between the copies
                 }
                 b
