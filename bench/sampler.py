@@ -6,6 +6,8 @@ For a 3.11 and a 3.15 target it prints, side by side:
     very high --rate, python3.15 -m profiling.sampling attach -r 1000khz);
   * impossible stacks: hot_a with leaf_b, hot_b with leaf_a, or hot_a and hot_b mixed, as a
     share of the samples each profiler reported;
+  * the share of samples in leaf_a/leaf_b, against py-spy pausing the target (accurate, slow):
+    a profiler that under- or over-reports short functions shows it here;
   * target slowdown: a fixed amount of work timed alone and under each profiler at 1 kHz and at
     its maximum rate.
 Usage: bench/sampler.sh [--seconds N] [--work N]   (run on an otherwise idle machine)
@@ -37,8 +39,8 @@ def frame_name(token):
 
 
 def classify(collapsed_path):
-    """(samples, impossible) from a collapsed-stacks file, weighted by counts."""
-    total = bad = 0
+    """(samples, impossible, in a leaf) from a collapsed-stacks file, weighted by counts."""
+    total = bad = leaves = 0
     with open(collapsed_path, errors="replace") as f:
         for line in f:
             line = line.rstrip("\n")
@@ -55,7 +57,9 @@ def classify(collapsed_path):
             total += n
             if (a and b) or (a and lb) or (b and la) or (la and lb):
                 bad += n
-    return total, bad
+            if frame_name(stack.split(";")[-1]) in ("leaf_a", "leaf_b"):
+                leaves += n
+    return total, bad, leaves
 
 
 def start_target(py, seconds):
@@ -73,6 +77,8 @@ def run_profiler(name, py, seconds, tmp):
     pid = str(target.pid)
     if name == "ember":
         cmd = [EMBER, "record", "--rate", "max", "-d", str(int(seconds)), "-f", "collapsed", "-o", out, "--pid", pid]
+    elif name == "py-spy-pause":
+        cmd = [PYSPY, "record", "--rate", "200", "-d", str(int(seconds)), "-f", "raw", "-o", out, "--pid", pid]
     elif name == "py-spy":
         cmd = [PYSPY, "record", "--nonblocking", "--rate", "20000", "-d", str(int(seconds)), "-f", "raw", "-o", out, "--pid", pid]
     else:
@@ -84,8 +90,8 @@ def run_profiler(name, py, seconds, tmp):
     target.wait()
     if r.returncode != 0 or not os.path.exists(out):
         return None, f"failed: {r.stderr.strip()[-200:]}"
-    total, bad = classify(out)
-    return (total / min(wall, seconds + 1.5), 100.0 * bad / max(total, 1)), r.stderr.strip().splitlines()[-1:] if name == "ember" else ""
+    total, bad, leaves = classify(out)
+    return (total / min(wall, seconds + 1.5), 100.0 * bad / max(total, 1), 100.0 * leaves / max(total, 1)), r.stderr.strip().splitlines()[-1:] if name == "ember" else ""
 
 
 def timed_work(py, work, profiler=None, rate=None, tmp=None):
@@ -122,22 +128,25 @@ def main():
         for minor, py in pythons():
             peers = ["ember"] + (["py-spy"] if PYSPY else []) + (["cpython"] if minor == "3.15" else [])
             print(f"\n== CPython {minor} ({py})")
-            print(f"{'profiler':<10} {'samples/s':>11} {'impossible':>11}")
-            for name in peers:
+            print(f"{'profiler':<13} {'samples/s':>11} {'impossible':>11} {'in leaf_*':>10}")
+            # py-spy pausing the target at a low rate is the reference for where time goes
+            # (the 'in leaf_*' share); it does not read 3.15.
+            ref = ["py-spy-pause"] if PYSPY and minor != "3.15" else []
+            for name in ref + peers:
                 res, note = run_profiler(name, py, args.seconds, tmp)
                 if res is None:
-                    print(f"{name:<10} {note}")
+                    print(f"{name:<13} {note}")
                 else:
-                    print(f"{name:<10} {res[0]:>11,.0f} {res[1]:>10.3f}%   {' '.join(note) if note else ''}")
+                    print(f"{name:<13} {res[0]:>11,.0f} {res[1]:>10.3f}% {res[2]:>9.1f}%   {' '.join(note) if note else ''}")
             base = statistics.median(timed_work(py, args.work) for _ in range(args.repeat))
             print(f"fixed work alone: {base:.3f}s (median of {args.repeat})")
-            print(f"{'profiler':<10} {'slowdown @1kHz':>15} {'slowdown @max':>14}")
+            print(f"{'profiler':<13} {'slowdown @1kHz':>15} {'slowdown @max':>14}")
             for name in peers:
                 cells = []
                 for rate in ("1000", "max"):
                     t = statistics.median(timed_work(py, args.work, name, rate, tmp) for _ in range(args.repeat))
                     cells.append(f"{100 * (t / base - 1):+.1f}%")
-                print(f"{name:<10} {cells[0]:>15} {cells[1]:>14}")
+                print(f"{name:<13} {cells[0]:>15} {cells[1]:>14}")
 
 
 if __name__ == "__main__":
