@@ -539,6 +539,30 @@ impl ProcessWalker {
         let c2 = &self.buf[c2_at..c2_at + chunk_read];
         // Walk; frames in one chunk sit below their callees and below the top.
         let mut frame = current;
+        let mut grown = 0;
+        if fl.clears_on_pop && chunk_read > 0 {
+            // 3.14+: frames pushed after the thread-state read are live in the second copy
+            // (executable set) and link to the current frame: climb to the live top, so the
+            // stack is the one of the second copy rather than a retry at a quieter moment.
+            let live = |f: &[u8]| f.u64_at(fl.code) & fl.code_mask != 0 && f.u8_at(fl.owner) <= 4;
+            'climb: while grown < 64 {
+                if frame < chunk || frame + fl.size as u64 > chunk + chunk_read as u64 {
+                    break;
+                }
+                let start = (frame - chunk) as usize + fl.size;
+                let mut o = (start + 7) & !7;
+                while o + fl.size <= chunk_read {
+                    let f = &c2[o..o + fl.size];
+                    if f.u64_at(fl.previous) == frame && live(f) {
+                        frame = chunk + o as u64;
+                        grown += 1;
+                        continue 'climb;
+                    }
+                    o += 8;
+                }
+                break;
+            }
+        }
         let mut prev_in_chunk = u64::MAX;
         let mut depth = 0;
         let mut popped_leaves = 0;
@@ -559,20 +583,27 @@ impl ProcessWalker {
                 let o = (frame - chunk) as usize;
                 let (a, b) = (&c1[o..o + fl.size], &c2[o..o + fl.size]);
                 let same = |off: usize, len: usize| a[off..off + len] == b[off..off + len];
-                if depth == 1 && fl.clears_on_pop {
+                if fl.clears_on_pop && frame > current {
+                    // Pushed after the thread-state read: only the second copy has it.
+                    if b.u64_at(fl.code) & fl.code_mask == 0 {
+                        return Ok(false);
+                    }
+                } else if depth == 1 && fl.clears_on_pop {
                     // 3.14+ clear a frame's executable when it is popped and set its caller
                     // link before its executable when it is pushed: a leaf whose executable is
                     // set in the second copy was live then; one that is cleared was popped,
-                    // and its caller is the live leaf.
+                    // and its caller (or the first live frame below) is the live leaf.
                     if b.u64_at(fl.code) & fl.code_mask == 0 {
                         frame = b.u64_at(fl.previous);
                         depth = 0;
                         popped_leaves += 1;
-                        if popped_leaves > 2 {
+                        if popped_leaves > MAX_DEPTH {
                             return Ok(false);
                         }
                         continue;
                     }
+                } else if fl.clears_on_pop && a.u64_at(fl.code) & fl.code_mask == 0 && b.u64_at(fl.code) & fl.code_mask != 0 {
+                    // 3.14+: empty in the first copy, live in the second: pushed in between.
                 } else if !(same(fl.code, 8) && same(fl.previous, 8) && same(fl.owner, 1)) {
                     // Every other frame must be the same frame in both copies (code, caller
                     // link, owner): a stack mixed from two moments needs one of those to
