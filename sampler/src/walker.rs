@@ -1,11 +1,11 @@
 //! Walks every thread's Python stack in one process.
 //!
-//! Each thread is read with as few `process_vm_readv` calls as possible: the thread state, the
-//! used part of its 16 KiB frame chunk (3.11+) or its previous frame chain (≤3.10), and the
-//! thread state again, all in one call, using last sample's addresses as guesses. The stack is
-//! then parsed locally and validated; a stack the target changed under our feet is retried,
-//! then dropped and counted as torn. Code-object metadata and (code, position) → frame id are
-//! cached so a steady-state sample interns nothing.
+//! Each thread is read with one `process_vm_readv` call, using last sample's addresses as
+//! guesses: on 3.11+ the used part of its frame chunk, the thread state, and the chunk again
+//! (see `read_interp_stack`); on ≤3.10 the thread state, its previous frame chain, and the
+//! thread state again. The stack is then parsed locally and validated; a stack the target
+//! changed under our feet is retried, then dropped and counted as torn. Code-object metadata
+//! and (code, position) → frame id are cached so a steady-state sample interns nothing.
 
 use crate::error::Error;
 use crate::event::{Batch, Sample, ThreadInfo, FLAG_GIL, FLAG_RUNNING};
@@ -20,7 +20,7 @@ use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 
-/// A snapshot read that took longer than this was preempted between its copies; retry.
+/// ≤3.10: a chain read that took longer than this was preempted between its copies; retry.
 const MAX_READ_TIME: std::time::Duration = std::time::Duration::from_micros(40);
 const PER_REGION: std::time::Duration = std::time::Duration::from_micros(3);
 const MAX_DEPTH: usize = 10_000;
