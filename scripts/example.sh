@@ -6,15 +6,16 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+BIN="${CARGO_TARGET_DIR:-target}/release/ember"
 PY=$(bash scripts/pythons.sh | awk '$1=="3.12"{print $2}')
 [ -n "$PY" ] || PY=$(bash scripts/pythons.sh | head -n1 | awk '{print $2}')
 mkdir -p out
 echo "== recording examples/demo.py with $PY"
-./target/release/ember record --idle -o out/demo.ember -- "$PY" examples/demo.py 5
-./target/release/ember convert out/demo.ember -o out/demo.svg
-./target/release/ember convert out/demo.ember -o out/demo.txt
+"$BIN" record --idle -o out/demo.ember -- "$PY" examples/demo.py 5
+"$BIN" convert out/demo.ember -o out/demo.svg
+"$BIN" convert out/demo.ember -o out/demo.txt
 echo "== wrote out/demo.ember, out/demo.svg (open it in a browser) and out/demo.txt (collapsed stacks)"
 if [ -z "${EMBER_NO_SERVE:-}" ]; then
   echo "== serving the interactive flamegraph (Ctrl-C to stop)"
-  exec ./target/release/ember serve out/demo.ember
+  exec "$BIN" serve out/demo.ember
 fi

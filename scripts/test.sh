@@ -3,7 +3,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh || { echo "setup failed"; exit 1; }
-export EMBER_BIN="$(pwd)/target/release/ember"
+export EMBER_BIN="${CARGO_TARGET_DIR:-$(pwd)/target}/release/ember"
 export PATH="$(pwd)/.tools/venv/bin:$PATH"
 # Every supported CPython must be present (setup.sh provisions 3.14/3.15).
 export EMBER_REQUIRE_ALL_PYTHONS=${EMBER_REQUIRE_ALL_PYTHONS:-1}
