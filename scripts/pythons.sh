@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Prints "MINOR PATH" for every CPython on this machine that Ember supports and tests against.
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-if command -v pyenv >/dev/null 2>&1; then
-  for v in "$(pyenv root)"/versions/3.*; do
+# pyenv's interpreters, found through pyenv or, without it on PATH, its usual root.
+PYENV_DIR=$(pyenv root 2>/dev/null || echo "${PYENV_ROOT:-$HOME/.pyenv}")
+if [ -d "$PYENV_DIR/versions" ]; then
+  for v in "$PYENV_DIR"/versions/3.*; do
     p="$v/bin/python3"; m=$(basename "$v" | cut -d. -f1,2)
     case "$m" in 3.8|3.9|3.10|3.11|3.12|3.13) [ -x "$p" ] && echo "$m $p";; esac
   done

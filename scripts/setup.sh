@@ -36,7 +36,7 @@ else
 fi
 
 # A virtualenv for the Python-side tests and peers (py-spy, pytest-lsp, neovim).
-PY=$(command -v pyenv >/dev/null 2>&1 && echo "$(pyenv root)/versions/3.11.7/bin/python3" || true)
+PY="$(pyenv root 2>/dev/null || echo "${PYENV_ROOT:-$HOME/.pyenv}")/versions/3.11.7/bin/python3"
 [ -x "${PY:-}" ] || PY=$(command -v python3)
 if [ ! -x "$TOOLS/venv/bin/python" ]; then
   step "creating $TOOLS/venv"
