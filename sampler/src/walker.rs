@@ -279,8 +279,14 @@ impl ProcessWalker {
         counts: &mut PassCounts,
     ) -> Result<u64, Error> {
         let l = self.layout;
-        if !self.threads.contains_key(&tstate) {
+        // A thread state exists before its OS thread has stored its id (TID 0): such a thread
+        // is looked up again on the next pass and not sampled until its id is known.
+        if self.threads.get(&tstate).is_none_or(|s| s.tid == 0) {
             let slot = self.new_slot(tstate)?;
+            if slot.tid == 0 {
+                self.threads.remove(&tstate);
+                return self.mem.read_u64(tstate + l.tstate_next as u64);
+            }
             let name = thread_name(self.interp.pid, slot.tid);
             new_threads.push(ThreadInfo { pid: self.interp.pid, tid: slot.tid, name });
             self.threads.insert(tstate, slot);

@@ -128,3 +128,23 @@ fn clear_errors() {
     }
     eprintln!("checked {checked} unsupported interpreters");
 }
+
+/// Threads started while sampling begins: a thread state exists before its OS thread stores
+/// its id, and such a thread must never be reported under TID 0.
+#[test]
+fn threads_starting_during_sampling_get_their_real_ids() {
+    for label in ["3.10", "3.12", "3.15"] {
+        let Some(py) = python(label) else { continue };
+        let code = "import threading, time\ndef spin():\n    end = time.time() + 1.5\n    while time.time() < end: pass\nts = [threading.Thread(target=spin) for _ in range(8)]\nfor t in ts: t.start()\nfor t in ts: t.join()\n";
+        let child = std::process::Command::new(&py).args(["-c", code]).spawn().unwrap();
+        let pid = child.id();
+        let config = Config { rate: Rate::Max, idle: true, ..Config::default() };
+        let session = Session::start(Target::Child(child), config).unwrap();
+        let (samples, events) = collect(&session);
+        assert!(samples.len() > 100, "{label}: {}", samples.len());
+        assert!(samples.iter().all(|s| s.1 != 0), "{label}: a sample with TID 0");
+        let tids: std::collections::HashSet<u32> = samples.iter().filter(|s| s.0 == pid).map(|s| s.1).collect();
+        assert!(tids.len() >= 5, "{label}: threads seen {tids:?}");
+        assert!(events.iter().all(|e| !matches!(e, Event::Thread(t) if t.tid == 0)), "{label}: a thread event with TID 0");
+    }
+}
