@@ -221,8 +221,13 @@ impl ProcessWalker {
                     if !process::exists(self.interp.pid) {
                         return Err(e);
                     }
+                    // One thread's failed read (it is exiting, a guess pointed at freed memory)
+                    // must not hide the threads after it in the list.
                     counts.errors += 1;
-                    break;
+                    match self.mem.read_u64(tstate + self.layout.tstate_next as u64) {
+                        Ok(next) => tstate = next,
+                        Err(_) => break,
+                    }
                 }
             }
         }
@@ -279,11 +284,12 @@ impl ProcessWalker {
         counts: &mut PassCounts,
     ) -> Result<u64, Error> {
         let l = self.layout;
-        // A thread state exists before its OS thread has stored its id (TID 0): such a thread
-        // is looked up again on the next pass and not sampled until its id is known.
+        // A thread state exists before its OS thread has stored its id: the id is 0, or on
+        // ≤3.10 its parent's, which another thread state already holds. Such a thread is
+        // looked up again on the next pass and not sampled until its own id is known.
         if self.threads.get(&tstate).is_none_or(|s| s.tid == 0) {
             let slot = self.new_slot(tstate)?;
-            if slot.tid == 0 {
+            if slot.tid == 0 || self.threads.iter().any(|(&t, s)| t != tstate && s.tid == slot.tid) {
                 self.threads.remove(&tstate);
                 return self.mem.read_u64(tstate + l.tstate_next as u64);
             }
@@ -423,11 +429,12 @@ impl ProcessWalker {
             v != 0 && tids.contains(&v)
         };
         if let Some(off) = self.pthread_tid_offset {
-            if is_tid(off) {
-                return b.u32_at(off);
-            }
+            // The offset is a property of the target's glibc: once validated it stays. A new
+            // thread whose id is not listed yet gets 0 and is looked up again next pass.
+            return if is_tid(off) { b.u32_at(off) } else { 0 };
         }
-        // glibc 2.36 x86_64 keeps it at +720; scan if this glibc differs.
+        // glibc 2.36 x86_64 keeps it at +720; scan if this glibc differs. Only a value that is
+        // one of the process's threads, found for the first thread, fixes the offset.
         let off = std::iter::once(720).chain((0..2048).step_by(4)).find(|&o| is_tid(o));
         self.pthread_tid_offset = off;
         off.map_or(0, |o| b.u32_at(o))
