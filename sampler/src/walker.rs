@@ -566,7 +566,11 @@ impl ProcessWalker {
                 let mut o = (start + 7) & !7;
                 while o + fl.size <= chunk_read {
                     let f = &c2[o..o + fl.size];
-                    if f.u64_at(fl.previous) == frame && live(f) {
+                    // Pushed after the thread-state read means after the first copy too: a
+                    // frame the first copy already shows the same is a leftover, not a callee.
+                    let f1 = &c1[o..o + fl.size];
+                    let leftover = f1.u64_at(fl.code) == f.u64_at(fl.code) && f1.u64_at(fl.previous) == f.u64_at(fl.previous);
+                    if f.u64_at(fl.previous) == frame && live(f) && !leftover {
                         frame = chunk + o as u64;
                         grown += 1;
                         continue 'climb;
@@ -617,6 +621,23 @@ impl ProcessWalker {
                     }
                 } else if fl.clears_on_pop && a.u64_at(fl.code) & fl.code_mask == 0 && b.u64_at(fl.code) & fl.code_mask != 0 {
                     // 3.14+: empty in the first copy, live in the second: pushed in between.
+                } else if depth == 1 && !(same(fl.code, 8) && same(fl.previous, 8) && same(fl.owner, 1)) {
+                    // ≤3.13: the leaf slot changed between the copies. If its caller is the
+                    // same in both copies, instruction included, the caller never resumed, so
+                    // no callee returned: the second copy's leaf is the one current at the
+                    // middle read.
+                    let p = b.u64_at(fl.previous);
+                    if p < chunk || p >= frame || p + fl.size as u64 > chunk + chunk_read as u64 {
+                        return Ok(false);
+                    }
+                    let po = (p - chunk) as usize;
+                    let (pa, pb) = (&c1[po..po + fl.size], &c2[po..po + fl.size]);
+                    let stable = |off: usize, len: usize| pa[off..off + len] == pb[off..off + len];
+                    if !(stable(fl.code, 8) && stable(fl.previous, 8) && stable(fl.owner, 1) && stable(fl.instr, 8))
+                        || pb.u64_at(fl.code) & fl.code_mask == 0
+                    {
+                        return Ok(false);
+                    }
                 } else if !(same(fl.code, 8) && same(fl.previous, 8) && same(fl.owner, 1)) {
                     // Every other frame must be the same frame in both copies (code, caller
                     // link, owner): a stack mixed from two moments needs one of those to
