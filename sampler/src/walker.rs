@@ -621,23 +621,6 @@ impl ProcessWalker {
                     }
                 } else if fl.clears_on_pop && a.u64_at(fl.code) & fl.code_mask == 0 && b.u64_at(fl.code) & fl.code_mask != 0 {
                     // 3.14+: empty in the first copy, live in the second: pushed in between.
-                } else if depth == 1 && !(same(fl.code, 8) && same(fl.previous, 8) && same(fl.owner, 1)) {
-                    // ≤3.13: the leaf slot changed between the copies. If its caller is the
-                    // same in both copies, instruction included, the caller never resumed, so
-                    // no callee returned: the second copy's leaf is the one current at the
-                    // middle read.
-                    let p = b.u64_at(fl.previous);
-                    if p < chunk || p >= frame || p + fl.size as u64 > chunk + chunk_read as u64 {
-                        return Ok(false);
-                    }
-                    let po = (p - chunk) as usize;
-                    let (pa, pb) = (&c1[po..po + fl.size], &c2[po..po + fl.size]);
-                    let stable = |off: usize, len: usize| pa[off..off + len] == pb[off..off + len];
-                    if !(stable(fl.code, 8) && stable(fl.previous, 8) && stable(fl.owner, 1) && stable(fl.instr, 8))
-                        || pb.u64_at(fl.code) & fl.code_mask == 0
-                    {
-                        return Ok(false);
-                    }
                 } else if !(same(fl.code, 8) && same(fl.previous, 8) && same(fl.owner, 1)) {
                     // Every other frame must be the same frame in both copies (code, caller
                     // link, owner): a stack mixed from two moments needs one of those to
