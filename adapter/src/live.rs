@@ -64,7 +64,6 @@ pub struct Recording {
     pub shared: SharedProfile,
     pub pid: u32,
     stop: Arc<AtomicBool>,
-    sampler_stop: Arc<AtomicBool>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
@@ -76,8 +75,7 @@ impl Recording {
         let pid = session.pid;
         let (tx, rx) = watch::channel(Progress::default());
         let profile = Arc::new(RwLock::new(Profile::new(meta)));
-        let stop = Arc::new(AtomicBool::new(false));
-        let sampler_stop = session.stopper();
+        let stop = session.stopper();
         let thread = {
             let profile = profile.clone();
             std::thread::Builder::new()
@@ -89,7 +87,6 @@ impl Recording {
             shared: SharedProfile { profile, updates: rx },
             pid,
             stop,
-            sampler_stop,
             thread: Some(thread),
         })
     }
@@ -97,12 +94,11 @@ impl Recording {
     /// Ends sampling; the profile keeps everything recorded so far.
     pub fn stop(&self) {
         self.stop.store(true, Ordering::SeqCst);
-        self.sampler_stop.store(true, Ordering::SeqCst);
     }
 
     /// A handle that stops the recording from anywhere (signal handler, protocol request).
     pub fn stopper(&self) -> Arc<AtomicBool> {
-        self.sampler_stop.clone()
+        self.stop.clone()
     }
 
     /// Waits until the sampler has finished (target exited, duration over, or stopped).

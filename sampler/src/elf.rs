@@ -12,7 +12,7 @@ pub struct ElfInfo {
     pub rodata: Vec<u8>,
 }
 
-const WANTED: &[&str] = &["_PyRuntime", "Py_Version", "PyCode_Type", "_PyAsyncioDebug", "AsyncioDebug"];
+const WANTED: &[&str] = &["_PyRuntime", "Py_Version", "PyCode_Type"];
 
 pub fn read(path: &std::path::Path, pid: u32) -> Result<ElfInfo, Error> {
     let data = std::fs::read(path).map_err(|e| Error::from_errno(pid, &format!("{}", path.display()), e))?;

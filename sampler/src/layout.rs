@@ -170,22 +170,11 @@ pub const PY313: Layout = Layout {
     runtime_interpreters_head: 632,
     interp_threads_head: 7344,
     gil: Gil::InterpGil { last_holder: 7760, locked: 7768 },
-    tstate_next: 8,
     tstate_current_frame: CurrentFrame::Direct(72),
     tstate_thread_id: 152,
     tstate_native_thread_id: Some(160),
-    tstate_datastack_chunk: Some(232),
-    tstate_read: 256,
-    frames: Frames::Interp(InterpFrame { code: 0, previous: 8, instr: 56, owner: 70, size: 80, first_non_python_owner: 3, code_mask: !0, clears_on_pop: false }),
-    code_filename: 112,
-    code_name: 120,
-    code_qualname: Some(128),
-    code_linetable: 136,
-    code_firstlineno: 68,
     code_adaptive: Some(200),
-    line_table: LineTable::Locations,
-    unicode_ascii_size: 40,
-    unicode_compact_size: 56,
+    ..PY312
 };
 
 pub const PY314: Layout = Layout {

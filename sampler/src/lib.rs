@@ -21,7 +21,6 @@ mod layout;
 mod linetable;
 mod unicode;
 mod walker;
-mod threads;
 mod clock;
 
 pub use dump::{dump, ThreadStack};

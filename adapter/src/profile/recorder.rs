@@ -8,7 +8,6 @@ use std::collections::HashMap;
 /// profile's, so each new frame is looked up once.
 pub struct Recorder {
     frame_map: Vec<FrameId>,
-    threads: HashMap<(u32, u32), ThreadIdx>,
     scratch: Vec<FrameId>,
     /// Whole stacks (as the sampler's frame ids) → stack id: one lookup per sample instead
     /// of one per frame, which keeps the consumer cheap at the maximum rate.
@@ -25,7 +24,7 @@ impl Default for Recorder {
 
 impl Recorder {
     pub fn new() -> Recorder {
-        Recorder { frame_map: Vec::new(), threads: HashMap::new(), scratch: Vec::new(), stacks: HashMap::new() }
+        Recorder { frame_map: Vec::new(), scratch: Vec::new(), stacks: HashMap::new() }
     }
 
     /// Applies one event. Returns the number of samples added.
@@ -47,8 +46,7 @@ impl Recorder {
                 0
             }
             Event::Thread(t) => {
-                let i = profile.thread(t.pid, t.tid, Some(&t.name));
-                self.threads.insert((t.pid, t.tid), i);
+                profile.thread(t.pid, t.tid, Some(&t.name));
                 0
             }
             Event::ProcessExited { pid, exit_code, .. } => {
@@ -77,14 +75,7 @@ impl Recorder {
                             id
                         }
                     };
-                    let thread = match self.threads.get(&(s.pid, s.tid)) {
-                        Some(&t) => t,
-                        None => {
-                            let t = profile.thread(s.pid, s.tid, None);
-                            self.threads.insert((s.pid, s.tid), t);
-                            t
-                        }
-                    };
+                    let thread = profile.thread(s.pid, s.tid, None);
                     profile.push_sample(s.time_ns, thread, stack, s.flags);
                     profile.meta.duration_ns = profile.meta.duration_ns.max(s.time_ns);
                     n += 1;
