@@ -61,7 +61,18 @@ fn collapsed_output_names_frames_and_threads() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("p.txt");
     let py = python("3.12");
-    let o = ember(&["record", "--idle", "-d", "1.5", "-o", out.to_str().unwrap(), "--", &py, &workload("threads_status.py"), "3"]);
+    // Attach once the workload is ready: interpreter start-up runs frozen importlib code whose
+    // frames may have no line, which the collapsed format then writes as `name (file)`.
+    let mut target = Command::new(&py).args([&workload("threads_status.py"), "5"]).stdout(Stdio::piped()).spawn().unwrap();
+    {
+        use std::io::BufRead;
+        let mut ready = String::new();
+        std::io::BufReader::new(target.stdout.as_mut().unwrap()).read_line(&mut ready).unwrap();
+    }
+    let pid = target.id().to_string();
+    let o = ember(&["record", "--idle", "-d", "1.5", "-o", out.to_str().unwrap(), "--pid", &pid]);
+    let _ = target.kill();
+    let _ = target.wait();
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(stderr(&o).contains("duration reached"), "{}", stderr(&o));
     let text = std::fs::read_to_string(&out).unwrap();

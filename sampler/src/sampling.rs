@@ -333,7 +333,8 @@ pub(crate) fn dump(pid: u32) -> Result<Vec<ThreadStack>, Error> {
     // Two passes: the first teaches the walker each thread's addresses.
     walker.sample_all(&table, &|| 0, opts, &mut batch, &mut threads)?;
     batch.clear();
-    walker.sample_all(&table, &|| 0, opts, &mut batch, &mut Vec::new())?;
+    // Threads first seen in the second pass (their id was not readable in the first) count too.
+    walker.sample_all(&table, &|| 0, opts, &mut batch, &mut threads)?;
     let mut out: Vec<ThreadStack> = threads
         .iter()
         .map(|t| ThreadStack { pid, tid: t.tid, name: t.name.clone(), running: false, gil: false, frames: Vec::new() })
