@@ -725,6 +725,9 @@ impl ProcessWalker {
         if ok && followed && self.mem.read_u64(tstate + frame_off as u64)? != first {
             ok = false;
         }
+        if ok && !new_chain.is_empty() {
+            ok = self.chain_unchanged(tstate + frame_off as u64, first, &new_chain)?;
+        }
         // A thread's bottom frame lives as long as the thread: a walk that ends on another
         // frame followed a stale f_back (a freed frame) and is torn. A new bottom that
         // persists (the thread state was reused by a new thread) is accepted after a few tries.
@@ -746,6 +749,29 @@ impl ProcessWalker {
         }
         slot.chain = new_chain;
         Ok(ok)
+    }
+
+    /// ≤3.10: frame objects are recycled (free lists, each code's zombie frame), so a chain
+    /// followed through the heap over several microseconds can link frames of two stacks.
+    /// Reads the chain once more in one call: every frame must still have its code and caller
+    /// link, and the thread its top frame. Raw frames were pushed leaf first, like `chain`.
+    fn chain_unchanged(&mut self, top_field: u64, first: u64, chain: &[u64]) -> Result<bool, Error> {
+        let Frames::Objects(fl) = self.layout.frames else { unreachable!() };
+        self.regions.clear();
+        self.regions.extend(chain.iter().map(|&f| (f, fl.size)));
+        self.regions.push((top_field, 8));
+        if !self.mem.read_many(&self.regions, &mut self.buf)? {
+            return Ok(false);
+        }
+        let n = chain.len();
+        for i in 0..n {
+            let fb = &self.buf[i * fl.size..(i + 1) * fl.size];
+            let back = chain.get(i + 1).copied().unwrap_or(0);
+            if fb.u64_at(fl.back) != back || fb.u64_at(fl.code) != self.raw[i].code {
+                return Ok(false);
+            }
+        }
+        Ok(self.buf.u64_at(n * fl.size) == first)
     }
 
     fn frame_id(&mut self, table: &FrameTable, code: u64, pos: i64) -> Option<FrameId> {

@@ -61,7 +61,10 @@ fn run(py: &std::path::Path, secs: f64, rate: Rate) -> Counts {
 #[test]
 fn adversarial_workload_has_almost_no_impossible_stacks() {
     for (label, py) in pythons() {
-        let c = run(&py, 2.0, Rate::Max);
+        // ≤3.10 keeps frames on the heap and the workload recycles them every microsecond:
+        // most reads are dropped as torn, so those run longer to count enough samples.
+        let secs = if ["3.8", "3.9", "3.10"].contains(&label.as_str()) { 4.0 } else { 2.0 };
+        let c = run(&py, secs, Rate::Max);
         let pct = 100.0 * c.impossible as f64 / c.samples.max(1) as f64;
         eprintln!("{label}: {} samples, {} impossible ({pct:.4}%), {} torn dropped", c.samples, c.impossible, c.torn);
         assert!(c.samples > 1_000, "{label}: only {} samples", c.samples);
