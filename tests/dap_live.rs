@@ -105,6 +105,15 @@ fn started_pid(dap: &mut Dap) -> u32 {
     ev["body"]["pid"].as_u64().unwrap() as u32
 }
 
+/// A fresh adapter over stdio running the workspace program for a minute; its PID.
+fn launch_long(ws: &Workspace) -> (Dap, u32) {
+    let mut dap = Dap::stdio(&[]);
+    dap.initialize(json!({}));
+    dap.ok("launch", ws.launch_args(60.0, 0));
+    let pid = started_pid(&mut dap);
+    (dap, pid)
+}
+
 #[test]
 fn launch_runs_to_the_end_with_output_progress_exit_code_and_a_saved_profile() {
     let ws = Workspace::new();
@@ -318,19 +327,13 @@ fn attach_then_disconnect_with_terminate_debuggee_ends_it() {
 #[test]
 fn disconnect_from_a_launch_ends_the_program_by_default_and_keeps_it_if_asked() {
     let ws = Workspace::new();
-    let mut dap = Dap::stdio(&[]);
-    dap.initialize(json!({}));
-    dap.ok("launch", ws.launch_args(60.0, 0));
-    let pid = started_pid(&mut dap);
+    let (mut dap, pid) = launch_long(&ws);
     std::thread::sleep(Duration::from_millis(500));
     dap.ok("disconnect", json!({}));
     assert!(wait_gone(pid, Duration::from_secs(1)), "disconnect must end a launched program");
     assert!(saved_profile(&dap).0.exists());
 
-    let mut dap = Dap::stdio(&[]);
-    dap.initialize(json!({}));
-    dap.ok("launch", ws.launch_args(60.0, 0));
-    let pid = started_pid(&mut dap);
+    let (mut dap, pid) = launch_long(&ws);
     dap.ok("disconnect", json!({"terminateDebuggee": false}));
     std::thread::sleep(Duration::from_millis(300));
     assert!(!wait_gone(pid, Duration::from_millis(100)), "terminateDebuggee: false keeps it running");
@@ -357,10 +360,7 @@ fn a_crashing_target_still_leaves_its_profile() {
 #[test]
 fn a_killed_adapter_saves_first_and_ends_its_program() {
     let ws = Workspace::new();
-    let mut dap = Dap::stdio(&[]);
-    dap.initialize(json!({}));
-    dap.ok("launch", ws.launch_args(60.0, 0));
-    let pid = started_pid(&mut dap);
+    let (mut dap, pid) = launch_long(&ws);
     std::thread::sleep(Duration::from_millis(800));
     // What nvim-dap does as soon as a session closes.
     unsafe { libc::kill(dap.pid() as i32, libc::SIGTERM) };
@@ -374,10 +374,7 @@ fn a_killed_adapter_saves_first_and_ends_its_program() {
 #[test]
 fn an_editor_that_goes_away_still_gets_its_profile_saved() {
     let ws = Workspace::new();
-    let mut dap = Dap::stdio(&[]);
-    dap.initialize(json!({}));
-    dap.ok("launch", ws.launch_args(60.0, 0));
-    let pid = started_pid(&mut dap);
+    let (mut dap, pid) = launch_long(&ws);
     std::thread::sleep(Duration::from_millis(500));
     let status = dap.close_and_wait(Duration::from_secs(15)).expect("adapter exits when its client is gone");
     assert!(status.success());

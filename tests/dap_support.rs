@@ -223,17 +223,7 @@ impl Dap {
     /// Closes stdin and waits for the adapter to exit.
     pub fn close_and_wait(&mut self, timeout: Duration) -> Option<std::process::ExitStatus> {
         self.writer = Box::new(std::io::sink());
-        let child = self.child.as_mut()?;
-        let deadline = Instant::now() + timeout;
-        loop {
-            if let Some(s) = child.try_wait().unwrap() {
-                return Some(s);
-            }
-            if Instant::now() > deadline {
-                return None;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        self.wait_exit(timeout)
     }
 
     pub fn wait_exit(&mut self, timeout: Duration) -> Option<std::process::ExitStatus> {

@@ -21,40 +21,36 @@ def ember_bin() -> str:
     raise RuntimeError("ember binary not found: build it (cargo build) or set EMBER_BIN")
 
 
+class Interner:
+    """Values in first-seen order, each with its index: the profile's string/function/frame/
+    node tables."""
+
+    def __init__(self):
+        self.items, self.index = [], {}
+
+    def id(self, value):
+        if value not in self.index:
+            self.index[value] = len(self.items)
+            self.items.append(value)
+        return self.index[value]
+
+
 def write_profile(path, stacks, *, start_unix_ms=None, interval_ns=1_000_000, compress=True):
     """Writes a profile. `stacks` is a list of (frames, count) where frames are root first,
     each (file, function, first_line, line)."""
-    strings, sidx = [], {}
-    funcs, fidx = [], {}
-    frames, fridx = [], {}
-    nodes, nidx = [], {}
+    strings, funcs, frames, nodes = Interner(), Interner(), Interner(), Interner()
 
     def s(x):
-        if x not in sidx:
-            sidx[x] = len(strings)
-            strings.append(x)
-        return sidx[x]
+        return strings.id(x)
 
     def func(file, name, first):
-        key = (s(file), s(name), first)
-        if key not in fidx:
-            fidx[key] = len(funcs)
-            funcs.append(key)
-        return fidx[key]
+        return funcs.id((s(file), s(name), first))
 
     def frame(fn, line):
-        key = (fn, line)
-        if key not in fridx:
-            fridx[key] = len(frames)
-            frames.append(key)
-        return fridx[key]
+        return frames.id((fn, line))
 
     def node(parent, fr):
-        key = (parent, fr)
-        if key not in nidx:
-            nidx[key] = len(nodes)
-            nodes.append(key)
-        return nidx[key]
+        return nodes.id((parent, fr))
 
     sample_stacks = []
     for fs, count in stacks:
@@ -82,16 +78,16 @@ def write_profile(path, stacks, *, start_unix_ms=None, interval_ns=1_000_000, co
         },
         "threads": [{"pid": 1, "tid": 1, "name": "MainThread"}],
         "processes": [],
-        "strings": strings,
+        "strings": strings.items,
         "functions": {
-            "file": [f[0] for f in funcs],
-            "name": [f[1] for f in funcs],
-            "first_line": [f[2] for f in funcs],
+            "file": [f[0] for f in funcs.items],
+            "name": [f[1] for f in funcs.items],
+            "first_line": [f[2] for f in funcs.items],
         },
-        "frames": {"func": [f[0] for f in frames], "line": [f[1] for f in frames]},
+        "frames": {"func": [f[0] for f in frames.items], "line": [f[1] for f in frames.items]},
         "stacks": {
-            "parent_delta": [0 if p is None else i - p for i, (p, _) in enumerate(nodes)],
-            "frame": [f for _, f in nodes],
+            "parent_delta": [0 if p is None else i - p for i, (p, _) in enumerate(nodes.items)],
+            "frame": [f for _, f in nodes.items],
         },
         "samples": {
             "count": n,
