@@ -1,6 +1,8 @@
 //! Per-minor struct offsets (x86_64, default GIL builds), measured from each version's headers
 //! (see ../shared/reference/cpython-offsets). 3.13+ are checked against the target's own
-//! `_Py_DebugOffsets` before use (python.rs).
+//! `_Py_DebugOffsets` before use (python.rs). `ObjectLayout`'s 3.14/3.15 offsets (no headers
+//! with debug info here) were found by scanning a live interpreter's own structs for known
+//! pointers (`id(sys.modules)`, a class's shared keys); tests read thread names on every minor.
 
 /// How a thread's current frame is reached from its PyThreadState.
 #[derive(Debug, Clone, Copy)]
@@ -86,7 +88,53 @@ pub struct Layout {
     pub line_table: LineTable,
     pub unicode_ascii_size: usize,
     pub unicode_compact_size: usize,
+    pub objects: ObjectLayout,
 }
+
+/// What reading `threading._active` needs: the modules dict, dicts, instance attributes, ints.
+#[derive(Debug, Clone, Copy)]
+pub struct ObjectLayout {
+    /// `interp->modules` (≤3.11) / `interp->imports.modules` (3.12+), i.e. `sys.modules`.
+    pub interp_modules: usize,
+    /// `PyHeapTypeObject.ht_cached_keys`: the shared keys of instances without a dict of their own.
+    pub ht_cached_keys: usize,
+    pub dict_keys: DictKeys,
+    pub instance_dict: InstanceDict,
+    /// ≤3.11 `ob_size` counts digits (signed); 3.12+ `lv_tag` holds count << 3 and sign bits.
+    pub long_tagged: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DictKeys {
+    /// ≤3.10: dk_size at 8, dk_nentries at 32, indices at 40 sized by dk_size; entries
+    /// {hash, key, value}.
+    Sized,
+    /// 3.11+: log2 size at 8, log2 index bytes at 9, kind at 10, dk_nentries at 24, indices at
+    /// 32; unicode-only kinds store entries as {key, value}.
+    Log2,
+}
+
+/// Where an instance keeps its attributes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InstanceDict {
+    /// ≤3.10: a dict at `tp_dictoffset`; split tables keep values in a bare array.
+    DictOffset,
+    /// 3.11: dict pointer at -24, else values array pointer at -32.
+    Managed311,
+    /// 3.12: one word at -24, a dict, or a values array tagged by subtracting 1.
+    Tagged312,
+    /// 3.13+: dict pointer at -24, else values inline after the object header (4 bytes of
+    /// header, values at +8 into it).
+    Inline313,
+}
+
+pub const TYPE_BASICSIZE: usize = 32;
+pub const TYPE_FLAGS: usize = 168;
+pub const TYPE_DICTOFFSET: usize = 288;
+pub const DICT_KEYS: usize = 32;
+pub const DICT_VALUES: usize = 40;
+pub const MODULE_DICT: usize = 16;
+pub const LONG_DIGITS: usize = 24;
 
 pub const OB_TYPE: usize = 8;
 pub const UNICODE_LENGTH: usize = 16;
@@ -115,6 +163,13 @@ const fn objects(minor: u8, lasti: usize, lt: LineTable) -> Layout {
         line_table: lt,
         unicode_ascii_size: 48,
         unicode_compact_size: 72,
+        objects: ObjectLayout {
+            interp_modules: match minor { 8 => 56, _ => 856 },
+            ht_cached_keys: match minor { 9 => 864, _ => 872 },
+            dict_keys: DictKeys::Sized,
+            instance_dict: InstanceDict::DictOffset,
+            long_tagged: false,
+        },
     }
 }
 
@@ -142,6 +197,13 @@ pub const PY311: Layout = Layout {
     line_table: LineTable::Locations,
     unicode_ascii_size: 48,
     unicode_compact_size: 72,
+    objects: ObjectLayout {
+        interp_modules: 888,
+        ht_cached_keys: 872,
+        dict_keys: DictKeys::Log2,
+        instance_dict: InstanceDict::Managed311,
+        long_tagged: false,
+    },
 };
 
 pub const PY312: Layout = Layout {
@@ -164,6 +226,13 @@ pub const PY312: Layout = Layout {
     line_table: LineTable::Locations,
     unicode_ascii_size: 40,
     unicode_compact_size: 56,
+    objects: ObjectLayout {
+        interp_modules: 944,
+        ht_cached_keys: 880,
+        dict_keys: DictKeys::Log2,
+        instance_dict: InstanceDict::Tagged312,
+        long_tagged: true,
+    },
 };
 
 pub const PY313: Layout = Layout {
@@ -174,6 +243,7 @@ pub const PY313: Layout = Layout {
     tstate_thread_id: 152,
     tstate_native_thread_id: Some(160),
     code_adaptive: Some(200),
+    objects: ObjectLayout { interp_modules: 7656, instance_dict: InstanceDict::Inline313, ..PY312.objects },
     ..PY312
 };
 
@@ -183,6 +253,7 @@ pub const PY314: Layout = Layout {
     gil: Gil::InterpGil { last_holder: 7792, locked: 7800 },
     frames: Frames::Interp(InterpFrame { code: 0, previous: 8, instr: 56, owner: 74, size: 88, first_non_python_owner: 3, code_mask: !3, clears_on_pop: true }),
     code_adaptive: Some(208),
+    objects: ObjectLayout { interp_modules: 7688, ..PY313.objects },
     ..PY313
 };
 
@@ -194,6 +265,7 @@ pub const PY315: Layout = Layout {
     tstate_native_thread_id: Some(184),
     tstate_datastack_chunk: Some(256),
     tstate_read: 280,
+    objects: ObjectLayout { interp_modules: 7592, ht_cached_keys: 888, ..PY314.objects },
     ..PY314
 };
 

@@ -20,6 +20,8 @@ mod python;
 mod layout;
 mod linetable;
 mod unicode;
+mod objects;
+mod thread_names;
 mod walker;
 mod clock;
 

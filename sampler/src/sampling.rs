@@ -335,10 +335,14 @@ pub(crate) fn dump(pid: u32) -> Result<Vec<ThreadStack>, Error> {
     batch.clear();
     // Threads first seen in the second pass (their id was not readable in the first) count too.
     walker.sample_all(&table, &|| 0, opts, &mut batch, &mut threads)?;
-    let mut out: Vec<ThreadStack> = threads
-        .iter()
-        .map(|t| ThreadStack { pid, tid: t.tid, name: t.name.clone(), running: false, gil: false, frames: Vec::new() })
-        .collect();
+    // A thread renamed between the passes is reported twice; the later name wins.
+    let mut out: Vec<ThreadStack> = Vec::new();
+    for t in &threads {
+        match out.iter_mut().find(|o| o.tid == t.tid) {
+            Some(o) => o.name = t.name.clone(),
+            None => out.push(ThreadStack { pid, tid: t.tid, name: t.name.clone(), running: false, gil: false, frames: Vec::new() }),
+        }
+    }
     out.sort_by_key(|t| (t.tid != pid, t.tid));
     for (s, frames) in batch.iter() {
         if let Some(t) = out.iter_mut().find(|t| t.tid == s.tid) {

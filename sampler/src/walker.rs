@@ -13,20 +13,29 @@ use crate::frames::{FrameId, FrameInfo, FrameTable};
 use crate::layout::{self, CurrentFrame, Frames, Gil, Layout, LineTable};
 use crate::linetable::Lines;
 use crate::memory::{Bytes, Remote};
+use crate::objects::Objects;
 use crate::process::{self, ThreadStat};
 use crate::python::Interpreter;
+use crate::thread_names::ThreadNames;
 use crate::unicode;
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 /// ≤3.10: a chain read that took longer than this was preempted between its copies; retry.
-const MAX_READ_TIME: std::time::Duration = std::time::Duration::from_micros(40);
-const PER_REGION: std::time::Duration = std::time::Duration::from_micros(3);
+const MAX_READ_TIME: Duration = Duration::from_micros(40);
+const PER_REGION: Duration = Duration::from_micros(3);
 const MAX_DEPTH: usize = 10_000;
 const MAX_THREADS: usize = 4096;
 /// Attempts per sample; the first sample of a thread spends up to two learning its addresses.
 const RETRIES: usize = 16;
+/// Thread names are read again this often, to catch renames.
+const NAMES_EVERY: Duration = Duration::from_secs(1);
+/// A new Thread enters `threading._active` just after its thread state appears: while a thread
+/// younger than NAME_WAIT has no Python name, names are read again every NAMES_RETRY.
+const NAMES_RETRY: Duration = Duration::from_millis(50);
+const NAME_WAIT: Duration = Duration::from_secs(3);
 /// Extra bytes read past last sample's chunk top, so a slightly deeper stack needs no re-read.
 const CHUNK_SLACK: usize = 512;
 
@@ -60,6 +69,12 @@ struct CodeMeta {
 
 struct ThreadSlot {
     tid: u32,
+    /// `PyThreadState.thread_id`, the key of `threading._active`.
+    ident: u64,
+    name: String,
+    /// Whether `name` came from the Python Thread object (else the OS or a default).
+    python_name: bool,
+    born: Instant,
     stat: Option<ThreadStat>,
     /// Guesses from the last sample.
     cframe: u64,
@@ -109,6 +124,8 @@ pub struct ProcessWalker {
     raw: Vec<RawFrame>,
     extra: Vec<u8>,
     pthread_tid_offset: Option<usize>,
+    names: ThreadNames,
+    names_read: Option<Instant>,
     /// The head/GIL prefix of the next 3.11+ read: on, and what it brought back.
     last_head: u64,
     prefix_on: bool,
@@ -117,9 +134,10 @@ pub struct ProcessWalker {
     head_seen: (u64, u64),
 }
 
-/// The OS thread name where the program set one (3.14+ names threads after Python's names),
-/// "MainThread" for the main thread, else empty.
-fn thread_name(pid: u32, tid: u32) -> String {
+/// A thread's name when Python's is unknown: the OS name where the program set one (3.14+
+/// names threads after Python's names, cut to 15 bytes), "MainThread" for the main thread,
+/// else empty.
+fn os_thread_name(pid: u32, tid: u32) -> String {
     if tid == pid {
         return "MainThread".into();
     }
@@ -147,6 +165,8 @@ impl ProcessWalker {
             raw: Vec::with_capacity(256),
             extra: Vec::with_capacity(128),
             pthread_tid_offset: None,
+            names: ThreadNames::default(),
+            names_read: None,
             last_head: 0,
             prefix_on: false,
             head_bytes: [0; 24],
@@ -186,6 +206,7 @@ impl ProcessWalker {
         if self.interp_addr == 0 && !self.ready() {
             return Ok(counts);
         }
+        self.refresh_names(new_threads);
         // 3.11+: the interpreter's thread-list head and GIL word ride along in the first
         // thread's read (last pass's head as the guess), saving a system call per pass.
         let guess = self.last_head;
@@ -293,8 +314,7 @@ impl ProcessWalker {
                 self.threads.remove(&tstate);
                 return self.mem.read_u64(tstate + l.tstate_next as u64);
             }
-            let name = thread_name(self.interp.pid, slot.tid);
-            new_threads.push(ThreadInfo { pid: self.interp.pid, tid: slot.tid, name });
+            new_threads.push(ThreadInfo { pid: self.interp.pid, tid: slot.tid, name: slot.name.clone() });
             self.threads.insert(tstate, slot);
         }
         let pass = self.pass;
@@ -397,12 +417,18 @@ impl ProcessWalker {
         let l = self.layout;
         let mut b = vec![0u8; l.tstate_read];
         self.mem.read(tstate, &mut b)?;
+        let ident = b.u64_at(l.tstate_thread_id);
         let tid = match l.tstate_native_thread_id {
             Some(off) => b.u64_at(off) as u32,
-            None => self.tid_from_pthread(b.u64_at(l.tstate_thread_id)),
+            None => self.tid_from_pthread(ident),
         };
+        let python = self.names.get(ident);
         Ok(ThreadSlot {
             tid,
+            ident,
+            python_name: python.is_some(),
+            name: python.map_or_else(|| os_thread_name(self.interp.pid, tid), str::to_string),
+            born: Instant::now(),
             stat: ThreadStat::open(self.interp.pid, tid),
             cframe: 0,
             chunk: 0,
@@ -415,6 +441,32 @@ impl ProcessWalker {
             root_misses: 0,
             last_pass: self.pass,
         })
+    }
+
+    /// Reads Python thread names right away the first time, then on NAMES_EVERY or
+    /// NAMES_RETRY, and reports threads whose name changed.
+    fn refresh_names(&mut self, changed: &mut Vec<ThreadInfo>) {
+        let due = self.names_read.is_none_or(|t| {
+            let d = t.elapsed();
+            d >= NAMES_EVERY
+                || (d >= NAMES_RETRY && self.threads.values().any(|s| !s.python_name && s.born.elapsed() < NAME_WAIT))
+        });
+        if !due {
+            return;
+        }
+        self.names_read = Some(Instant::now());
+        if !self.names.refresh(&Objects::new(&self.mem, self.layout), self.interp_addr) {
+            return;
+        }
+        for slot in self.threads.values_mut() {
+            if let Some(name) = self.names.get(slot.ident) {
+                slot.python_name = true;
+                if name != slot.name {
+                    slot.name = name.to_string();
+                    changed.push(ThreadInfo { pid: self.interp.pid, tid: slot.tid, name: slot.name.clone() });
+                }
+            }
+        }
     }
 
     /// ≤3.10 only stores pthread_t; the kernel TID sits inside glibc's struct pthread.

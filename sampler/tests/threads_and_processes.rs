@@ -148,3 +148,32 @@ fn threads_starting_during_sampling_get_their_real_ids() {
         assert!(events.iter().all(|e| !matches!(e, Event::Thread(t) if t.tid == 0)), "{label}: a thread event with TID 0");
     }
 }
+
+/// Thread names come from Python's own Thread objects on every version (3.14+ would otherwise
+/// only have OS names, cut to 15 bytes), including a rename after the thread started.
+#[test]
+fn python_thread_names_on_every_version() {
+    for (label, py) in pythons() {
+        let child = Kill(start_ready(&py, &[workload("thread_names.py").to_str().unwrap(), "0.5"]));
+        let config = Config { rate: Rate::Hz(200.0), duration: Some(Duration::from_millis(2000)), idle: true, ..Config::default() };
+        let session = Session::start(Target::Pid(child.0.id()), config).unwrap();
+        let (_, events) = collect(&session);
+        // The last event for a thread carries its current name.
+        let mut names: HashMap<u32, String> = HashMap::new();
+        for e in &events {
+            if let Event::Thread(t) = e {
+                names.insert(t.tid, t.name.clone());
+            }
+        }
+        let mut found: Vec<&str> = names.values().map(String::as_str).collect();
+        found.sort();
+        assert_eq!(names.get(&child.0.id()).map(String::as_str), Some("MainThread"), "{label}: {found:?}");
+        for want in ["a-long-worker-name-ünïcode", "with-dict", "after-rename"] {
+            assert!(found.contains(&want), "{label}: no thread named {want:?} in {found:?}");
+        }
+        assert!(!found.contains(&"before-rename"), "{label}: the rename was missed: {found:?}");
+        let pool = found.iter().filter(|n| n.starts_with("pool_")).count();
+        assert_eq!(pool, 12, "{label}: pool threads in {found:?}");
+        assert_eq!(names.len(), 17, "{label}: {found:?}");
+    }
+}
