@@ -155,7 +155,9 @@ impl Loop {
             _ => None,
         };
         let mut ticker = Ticker::new(period);
-        let opts = SampleOptions { idle: self.config.idle, gil_only: self.config.gil };
+        // A tenth of the period for retries; at max rate the next pass is the retry.
+        let retry_budget = period.map_or(Duration::ZERO, |p| p / 10);
+        let opts = SampleOptions { idle: self.config.idle, gil_only: self.config.gil, retry_budget };
         let mut batch = self.fresh_batch();
         let mut batch_started = Instant::now();
         let mut last_scan = Instant::now();
@@ -172,6 +174,7 @@ impl Loop {
                     break;
                 }
             }
+            let pass_started = Instant::now();
             let mut i = 0;
             while i < self.procs.len() {
                 let result = self.procs[i].sample_all(&self.frames, &now, opts, &mut batch, &mut new_threads);
@@ -207,7 +210,7 @@ impl Loop {
                 self.flush(&mut batch);
                 batch_started = Instant::now();
             }
-            ticker.wait();
+            ticker.wait(pass_started.elapsed());
         }
         self.flush(&mut batch);
         // The recording is over; a spawned child that still runs is reaped in the background.
@@ -329,7 +332,7 @@ pub(crate) fn dump(pid: u32) -> Result<Vec<ThreadStack>, Error> {
     let table = FrameTable::new();
     let mut batch = Batch::default();
     let mut threads: Vec<ThreadInfo> = Vec::new();
-    let opts = SampleOptions { idle: true, gil_only: false };
+    let opts = SampleOptions { idle: true, gil_only: false, retry_budget: Duration::from_millis(1) };
     // Two passes: the first teaches the walker each thread's addresses.
     walker.sample_all(&table, &|| 0, opts, &mut batch, &mut threads)?;
     batch.clear();

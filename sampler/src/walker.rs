@@ -29,7 +29,11 @@ const PER_REGION: Duration = Duration::from_micros(3);
 const MAX_DEPTH: usize = 10_000;
 const MAX_THREADS: usize = 4096;
 /// Attempts per sample; the first sample of a thread spends up to two learning its addresses.
+/// Attempts after MIN_ATTEMPTS also need time left in `SampleOptions::retry_budget`: each one
+/// copies the thread's stack again, pulling cache lines the target is writing (see
+/// docs/architecture.md, "Reading disturbs the target").
 const RETRIES: usize = 16;
+const MIN_ATTEMPTS: usize = 2;
 /// Thread names are read again this often, to catch renames.
 const NAMES_EVERY: Duration = Duration::from_secs(1);
 /// A new Thread enters `threading._active` just after its thread state appears: while a thread
@@ -94,6 +98,8 @@ struct ThreadSlot {
 pub struct SampleOptions {
     pub idle: bool,
     pub gil_only: bool,
+    /// How long one thread's sample may keep retrying a torn read.
+    pub retry_budget: Duration,
 }
 
 #[derive(Debug, Default, Clone, Copy)]
@@ -337,7 +343,11 @@ impl ProcessWalker {
         self.prefix_on = gil_holder.is_none();
         let mut next = 0;
         let mut ok = false;
-        for _ in 0..RETRIES {
+        let started = Instant::now();
+        for attempt in 0..RETRIES {
+            if attempt >= MIN_ATTEMPTS && started.elapsed() > opts.retry_budget {
+                break;
+            }
             self.raw.clear();
             match self.read_stack(tstate, &mut next) {
                 Ok(true) => {
