@@ -388,7 +388,7 @@ fn integrated_terminal_goes_through_run_in_terminal() {
     let ws = Workspace::new();
     let mut dap = Dap::stdio(&[]);
     dap.initialize(json!({"supportsRunInTerminalRequest": true}));
-    let mut args = ws.launch_args(1.0, 0);
+    let mut args = ws.launch_args(1.0, 3);
     args["console"] = json!("integratedTerminal");
     args["env"] = json!({"EMBER_TERMINAL_TEST": "yes"});
     let seq = dap.send_request("launch", args);
@@ -405,9 +405,14 @@ fn integrated_terminal_goes_through_run_in_terminal() {
     let r = dap.response_to(seq, "launch");
     assert_eq!(r["success"], true, "{r}");
     let pid = started_pid(&mut dap);
-    assert_eq!(pid, term.id(), "the PID is the program's own, after exec");
+    assert_ne!(pid, term.id(), "the PID is the program's own, not the terminal wrapper's");
+    assert_eq!(std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap().lines().find(|l| l.starts_with("PPid:")).unwrap().split_whitespace().nth(1), Some(term.id().to_string().as_str()));
     dap.wait_event("terminated", TIMEOUT);
-    assert!(term.wait().unwrap().success());
+    // Not the adapter's child, yet its exit code is reported, before `terminated`.
+    let exited = dap.events("exited");
+    assert_eq!(exited.len(), 1, "{exited:?}");
+    assert_eq!(exited[0]["body"]["exitCode"], 3);
+    assert_eq!(term.wait().unwrap().code(), Some(3), "the wrapper exits as the program did");
     // Its output went to the terminal, not to the Debug Console.
     assert!(dap.events("output").iter().all(|e| e["body"]["category"] != "stdout"));
     assert!(saved_profile(&dap).0.exists());

@@ -7,6 +7,7 @@ pub mod dump;
 pub mod lsp;
 pub mod record;
 pub mod serve;
+pub mod terminal;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -34,6 +35,10 @@ pub enum Command {
     Dap(dap::Args),
     /// Run the Language Server Protocol server (inline timings).
     Lsp(lsp::Args),
+    /// Run a program in an editor's terminal for the DAP server, reporting its PID and exit
+    /// status (what `console: integratedTerminal` asks the editor to run).
+    #[command(hide = true)]
+    RunInTerminal(terminal::Args),
 }
 
 pub fn main() -> ExitCode {
@@ -46,6 +51,7 @@ pub fn main() -> ExitCode {
         Command::Serve(a) => serve::run(a),
         Command::Dap(a) => dap::run(a),
         Command::Lsp(a) => lsp::run(a),
+        Command::RunInTerminal(a) => terminal::run(a),
     };
     match result {
         Ok(code) => code,

@@ -32,6 +32,8 @@ pub struct Debuggee {
     pub concluded: bool,
     /// Threads forwarding the program's stdout/stderr; joined (briefly) before `exited`.
     pub forwarders: Vec<std::thread::JoinHandle<()>>,
+    /// Started in the editor's terminal: where `ember run-in-terminal` writes its exit code.
+    pub status_file: Option<tempfile::TempPath>,
 }
 
 impl Debuggee {
@@ -88,6 +90,21 @@ impl Debuggee {
 pub struct Saved {
     pub path: PathBuf,
     pub fallback: Option<String>,
+}
+
+/// The exit code `ember run-in-terminal` wrote for a program it ran in the editor's terminal;
+/// it writes it just after reaping the program, so wait a moment for it.
+pub async fn terminal_exit_code(file: &Path) -> Option<i32> {
+    let deadline = Instant::now() + Duration::from_secs(2);
+    loop {
+        if let Ok(code) = std::fs::read_to_string(file).unwrap_or_default().trim().parse() {
+            return Some(code);
+        }
+        if Instant::now() > deadline {
+            return None;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
 
 pub fn signal(pid: u32, group: bool, sig: Signal) -> Result<(), String> {

@@ -196,9 +196,12 @@ impl Adapter {
             self.output("console", "This client cannot run programs in a terminal (no runInTerminal support): the program's output appears here instead.\n");
         }
         if terminal && self.caps.run_in_terminal {
-            let pid = self.run_in_terminal(&lp).await?;
+            let (pid, status_file) = self.run_in_terminal(&lp).await?;
             let rec = start_recording(Target::Pid(pid), config, meta).await.map_err(ErrorMessage::from)?;
             self.started(rec, true, label, lp.plan, Vec::new()).await;
+            if let Some(d) = &mut self.debuggee {
+                d.status_file = Some(status_file);
+            }
             return Ok(Value::Null);
         }
         let mut cmd = Command::new(&lp.command[0]);
@@ -261,21 +264,29 @@ impl Adapter {
         }
     }
 
-    /// Asks the client to start the program in its terminal, and learns its PID from a file
-    /// the wrapper shell writes before it `exec`s the interpreter (clients do not all return
-    /// the program's PID, and some return the shell's).
-    async fn run_in_terminal(&mut self, lp: &launch_args::LaunchPlan) -> Result<u32, ErrorMessage> {
-        let pidfile = tempfile::Builder::new()
-            .prefix("ember-dap-")
-            .suffix(".pid")
-            .tempfile()
-            .map_err(|e| format!("creating a temporary file: {e}"))?
-            .into_temp_path();
+    /// Asks the client to start the program in its terminal through `ember run-in-terminal`,
+    /// which writes the program's own PID to a file (clients do not all return the program's
+    /// PID, and some return the shell's) and, when it ends, its exit status to another (it is
+    /// not our child, so there is no other way to learn it). Returns the PID and that file.
+    async fn run_in_terminal(&mut self, lp: &launch_args::LaunchPlan) -> Result<(u32, tempfile::TempPath), ErrorMessage> {
+        let temp = |suffix: &str| -> Result<tempfile::TempPath, ErrorMessage> {
+            Ok(tempfile::Builder::new()
+                .prefix("ember-dap-")
+                .suffix(suffix)
+                .tempfile()
+                .map_err(|e| format!("creating a temporary file: {e}"))?
+                .into_temp_path())
+        };
+        let (pidfile, statusfile) = (temp(".pid")?, temp(".status")?);
+        let ember = std::env::current_exe().map_err(|e| format!("cannot find Ember's own executable to run in the terminal: {e}"))?;
         let mut args = vec![
-            "/bin/sh".to_string(),
-            "-c".into(),
-            r#"printf '%s' "$$" > "$0" && exec "$@""#.into(),
+            ember.to_string_lossy().into_owned(),
+            "run-in-terminal".into(),
+            "--pid-file".into(),
             pidfile.to_string_lossy().into_owned(),
+            "--status-file".into(),
+            statusfile.to_string_lossy().into_owned(),
+            "--".into(),
         ];
         args.extend(lp.command.iter().cloned());
         let env: serde_json::Map<String, Value> =
@@ -291,8 +302,12 @@ impl Adapter {
             .map_err(|e| format!("could not start the program in the terminal: {e}. Set \"console\": \"internalConsole\" to run it without one"))?;
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
-            if let Ok(pid) = std::fs::read_to_string(&pidfile).unwrap_or_default().trim().parse::<u32>() {
-                return Ok(pid);
+            let text = std::fs::read_to_string(&pidfile).unwrap_or_default();
+            if let Some(e) = text.strip_prefix("error: ") {
+                return Err(ErrorMessage::new(format!("{e}. Check `python` and `program` in your launch configuration")));
+            }
+            if let Ok(pid) = text.trim().parse::<u32>() {
+                return Ok((pid, statusfile));
             }
             if Instant::now() > deadline {
                 return Err(ErrorMessage::new("the terminal did not start the program within 30 s. Set \"console\": \"internalConsole\" to run it without one"));
@@ -387,6 +402,7 @@ impl Adapter {
             saved: None,
             concluded: false,
             forwarders,
+            status_file: None,
         });
     }
 
@@ -556,14 +572,17 @@ impl Adapter {
         self.conclude().await;
         let Some(d) = &self.debuggee else { return };
         let launched = d.launched;
-        let (code, sig) = {
+        let (mut code, sig) = {
             let p = d.shared.updates.borrow();
             (p.exit_code, p.exit_signal)
         };
+        if let (None, None, Some(f)) = (code, sig, &d.status_file) {
+            code = debuggee::terminal_exit_code(f).await;
+        }
         if let Some(s) = sig {
             self.output("console", &format!("The program was killed by signal {s}.\n"));
         }
-        // An exit code is known only for a program Ember spawned itself.
+        // An exit code is known only for a program Ember spawned itself (here or in a terminal).
         if launched {
             if let Some(code) = code.or(sig.map(|s| 128 + s)) {
                 self.client.event("exited", json!({"exitCode": code}));
