@@ -50,23 +50,25 @@ impl<'a> Objects<'a> {
 
     /// The value stored under the ASCII key `name` in a dict whose keys are strs.
     pub fn dict_get(&self, dict: u64, name: &str) -> Option<u64> {
-        let mut head = [0u8; DICT_VALUES + 8];
-        self.mem.read(dict, &mut head).ok()?;
-        let values = head.u64_at(DICT_VALUES);
-        let e = self.entries(head.u64_at(DICT_KEYS))?;
+        let (e, values) = self.dict(dict)?;
         let i = self.find_key(&e.keys, name)?;
         if values == 0 { nonzero(e.values[i]) } else { self.split_value(values, i) }
     }
 
     /// Every (key, value) of a dict.
     pub fn dict_items(&self, dict: u64) -> Option<Vec<(u64, u64)>> {
-        let mut head = [0u8; DICT_VALUES + 8];
-        self.mem.read(dict, &mut head).ok()?;
-        if head.u64_at(DICT_VALUES) != 0 {
+        let (e, values) = self.dict(dict)?;
+        if values != 0 {
             return None; // split tables only hold instance attributes, not what we iterate
         }
-        let e = self.entries(head.u64_at(DICT_KEYS))?;
         Some(e.keys.into_iter().zip(e.values).filter(|&(k, v)| k != 0 && v != 0).collect())
+    }
+
+    /// A dict's key table, and its split values array (0 for a combined table).
+    fn dict(&self, dict: u64) -> Option<(Entries, u64)> {
+        let mut head = [0u8; DICT_VALUES + 8];
+        self.mem.read(dict, &mut head).ok()?;
+        Some((self.entries(head.u64_at(DICT_KEYS))?, head.u64_at(DICT_VALUES)))
     }
 
     /// The attribute `name` of an ordinary class instance (from its `__dict__`, wherever

@@ -18,20 +18,15 @@ impl ThreadNames {
     /// Reads every name again. False when `threading` is not imported (yet) or the dict was
     /// being changed under us; the previous names stay.
     pub fn refresh(&mut self, objs: &Objects, interp: u64) -> bool {
-        if self.active != 0 {
-            if let Some(names) = read_names(objs, self.active) {
-                self.by_ident = names;
-                return true;
-            }
+        let read = |active: u64| (active != 0).then(|| read_names(objs, active)).flatten();
+        let mut names = read(self.active);
+        if names.is_none() {
+            self.active = find_active(objs, interp).unwrap_or(0);
+            names = read(self.active);
         }
-        self.active = find_active(objs, interp).unwrap_or(0);
-        match (self.active != 0).then(|| read_names(objs, self.active)).flatten() {
-            Some(names) => {
-                self.by_ident = names;
-                true
-            }
-            None => false,
-        }
+        let Some(names) = names else { return false };
+        self.by_ident = names;
+        true
     }
 
     pub fn get(&self, ident: u64) -> Option<&str> {

@@ -92,13 +92,13 @@ pub struct Saved {
     pub fallback: Option<String>,
 }
 
-/// The exit code `ember run-in-terminal` wrote for a program it ran in the editor's terminal;
-/// it writes it just after reaping the program, so wait a moment for it.
-pub async fn terminal_exit_code(file: &Path) -> Option<i32> {
-    let deadline = Instant::now() + Duration::from_secs(2);
+/// What `parse` makes of `file` once it says something, polling until `timeout`: the files
+/// `ember run-in-terminal` writes (atomically) for a program in the editor's terminal.
+pub async fn read_when_written<T>(file: &Path, timeout: Duration, parse: impl Fn(&str) -> Option<T>) -> Option<T> {
+    let deadline = Instant::now() + timeout;
     loop {
-        if let Ok(code) = std::fs::read_to_string(file).unwrap_or_default().trim().parse() {
-            return Some(code);
+        if let Some(v) = parse(std::fs::read_to_string(file).unwrap_or_default().trim()) {
+            return Some(v);
         }
         if Instant::now() > deadline {
             return None;

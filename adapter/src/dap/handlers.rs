@@ -300,19 +300,15 @@ impl Adapter {
             )
             .await
             .map_err(|e| format!("could not start the program in the terminal: {e}. Set \"console\": \"internalConsole\" to run it without one"))?;
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let text = std::fs::read_to_string(&pidfile).unwrap_or_default();
-            if let Some(e) = text.strip_prefix("error: ") {
-                return Err(ErrorMessage::new(format!("{e}. Check `python` and `program` in your launch configuration")));
-            }
-            if let Ok(pid) = text.trim().parse::<u32>() {
-                return Ok((pid, statusfile));
-            }
-            if Instant::now() > deadline {
-                return Err(ErrorMessage::new("the terminal did not start the program within 30 s. Set \"console\": \"internalConsole\" to run it without one"));
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
+        // "error: ..." when the program could not start, else its PID.
+        let written = debuggee::read_when_written(&pidfile, Duration::from_secs(30), |t| match t.strip_prefix("error: ") {
+            Some(e) => Some(Err(e.to_string())),
+            None => t.parse::<u32>().ok().map(Ok),
+        });
+        match written.await {
+            Some(Ok(pid)) => Ok((pid, statusfile)),
+            Some(Err(e)) => Err(ErrorMessage::new(format!("{e}. Check `python` and `program` in your launch configuration"))),
+            None => Err(ErrorMessage::new("the terminal did not start the program within 30 s. Set \"console\": \"internalConsole\" to run it without one")),
         }
     }
 
@@ -577,7 +573,8 @@ impl Adapter {
             (p.exit_code, p.exit_signal)
         };
         if let (None, None, Some(f)) = (code, sig, &d.status_file) {
-            code = debuggee::terminal_exit_code(f).await;
+            // Written just after the wrapper reaps the program: allow it a moment.
+            code = debuggee::read_when_written(f, Duration::from_secs(2), |t| t.parse().ok()).await;
         }
         if let Some(s) = sig {
             self.output("console", &format!("The program was killed by signal {s}.\n"));
