@@ -52,9 +52,34 @@ pub struct InterpFrame {
     pub first_non_python_owner: u8,
     /// Mask for tagged `_PyStackRef` executables (3.14+).
     pub code_mask: u64,
-    /// The executable is cleared when the frame is popped (3.14+), which tells a live frame
-    /// from a stale one in a copy of the chunk.
-    pub clears_on_pop: bool,
+    /// What tells the frames on the stack from stale ones in a copy of the chunk.
+    pub live: Liveness,
+    /// Where the code object gives a frame's size in the chunk (its callee sits right after).
+    pub frame_size: FrameSize,
+    /// 3.11: `is_entry`, set on a frame the eval loop was entered with from C. Later minors
+    /// put a C-stack frame (owner ≥ first_non_python_owner) between it and its caller.
+    pub entry_flag: Option<usize>,
+}
+
+/// How a copy of the chunk shows which frames are on the stack.
+#[derive(Debug, Clone, Copy)]
+pub enum Liveness {
+    /// 3.11–3.13: `stacktop` (an int at this offset) is -1 while the eval loop holds the
+    /// frame's stack pointer in a register: the running frame, or one inside a C call. A frame
+    /// that returned, or that called a Python function, stored it (≥ 0).
+    StackTop(usize),
+    /// 3.14+: a popped frame's executable is cleared; its caller link is set before its
+    /// executable when it is pushed.
+    Executable,
+}
+
+/// A frame's size in words, read from its code object.
+#[derive(Debug, Clone, Copy)]
+pub enum FrameSize {
+    /// 3.11: `co_nlocalsplus + co_stacksize + specials` (int offsets, then the header words).
+    Slots { nlocalsplus: usize, stacksize: usize, specials: u64 },
+    /// 3.12+: `co_framesize` (an int at this offset).
+    Words(usize),
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -187,7 +212,11 @@ pub const PY311: Layout = Layout {
     tstate_native_thread_id: Some(160),
     tstate_datastack_chunk: Some(296),
     tstate_read: 320,
-    frames: Frames::Interp(InterpFrame { code: 32, previous: 48, instr: 56, owner: 69, size: 80, first_non_python_owner: 3, code_mask: !0, clears_on_pop: false }),
+    frames: Frames::Interp(InterpFrame { code: 32, previous: 48, instr: 56, owner: 69, size: 80, first_non_python_owner: 3, code_mask: !0,
+        live: Liveness::StackTop(64),
+        frame_size: FrameSize::Slots { nlocalsplus: 76, stacksize: 68, specials: 9 },
+        entry_flag: Some(68),
+    }),
     code_filename: 112,
     code_name: 120,
     code_qualname: Some(128),
@@ -216,7 +245,11 @@ pub const PY312: Layout = Layout {
     tstate_native_thread_id: Some(144),
     tstate_datastack_chunk: Some(232),
     tstate_read: 256,
-    frames: Frames::Interp(InterpFrame { code: 0, previous: 8, instr: 56, owner: 70, size: 80, first_non_python_owner: 3, code_mask: !0, clears_on_pop: false }),
+    frames: Frames::Interp(InterpFrame { code: 0, previous: 8, instr: 56, owner: 70, size: 80, first_non_python_owner: 3, code_mask: !0,
+        live: Liveness::StackTop(64),
+        frame_size: FrameSize::Words(76),
+        entry_flag: None,
+    }),
     code_filename: 112,
     code_name: 120,
     code_qualname: Some(128),
@@ -251,7 +284,11 @@ pub const PY314: Layout = Layout {
     runtime_interpreters_head: 808,
     interp_threads_head: 7344,
     gil: Gil::InterpGil { last_holder: 7792, locked: 7800 },
-    frames: Frames::Interp(InterpFrame { code: 0, previous: 8, instr: 56, owner: 74, size: 88, first_non_python_owner: 3, code_mask: !3, clears_on_pop: true }),
+    frames: Frames::Interp(InterpFrame { code: 0, previous: 8, instr: 56, owner: 74, size: 88, first_non_python_owner: 3, code_mask: !3,
+        live: Liveness::Executable,
+        frame_size: FrameSize::Words(76),
+        entry_flag: None,
+    }),
     code_adaptive: Some(208),
     objects: ObjectLayout { interp_modules: 7688, ..PY313.objects },
     ..PY313

@@ -10,7 +10,7 @@
 use crate::error::Error;
 use crate::event::{Batch, Sample, ThreadInfo, FLAG_GIL, FLAG_RUNNING};
 use crate::frames::{FrameId, FrameInfo, FrameTable};
-use crate::layout::{self, CurrentFrame, Frames, Gil, Layout, LineTable};
+use crate::layout::{self, CurrentFrame, FrameSize, Frames, Gil, InterpFrame, Layout, LineTable, Liveness};
 use crate::linetable::Lines;
 use crate::memory::{Bytes, Remote};
 use crate::objects::Objects;
@@ -23,7 +23,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// ≤3.10: a chain read that took longer than this was preempted between its copies; retry.
+/// A read that took longer than this was preempted between its copies; retry.
 const MAX_READ_TIME: Duration = Duration::from_micros(40);
 const PER_REGION: Duration = Duration::from_micros(3);
 const MAX_DEPTH: usize = 10_000;
@@ -42,6 +42,12 @@ const NAMES_RETRY: Duration = Duration::from_millis(50);
 const NAME_WAIT: Duration = Duration::from_secs(3);
 /// Extra bytes read past last sample's chunk top, so a slightly deeper stack needs no re-read.
 const CHUNK_SLACK: usize = 512;
+/// Callees climbed above the frame that was current, to the one running at the copy.
+const MAX_CLIMB: usize = 256;
+/// Frames outside the chunk (generators', C-stack entry frames) read with the chunk.
+const MAX_OUTSIDE: usize = 32;
+/// A stack chunk's size when its header was not copied (CPython's default chunk).
+const DEFAULT_CHUNK: u64 = 16 * 1024;
 
 /// Addresses are already well mixed; a multiply is all the hashing they need.
 #[derive(Default)]
@@ -69,6 +75,67 @@ struct CodeMeta {
     qualname: Arc<str>,
     first_line: u32,
     lines: Lines,
+    /// 3.11+: the size of its frames in the stack chunk, in words.
+    frame_words: u32,
+}
+
+/// One read of a thread's 3.11+ stack: the chunk's used part, and frames outside it.
+struct Copy<'a> {
+    chunk: u64,
+    bytes: &'a [u8],
+    /// The chunk copied again right after.
+    second: &'a [u8],
+    outside: &'a [u64],
+    outside_bytes: &'a [u8],
+    size: usize,
+}
+
+impl Copy<'_> {
+    /// A frame's header as copied, from the chunk or from the frames read outside it.
+    fn frame(&self, addr: u64) -> Option<&[u8]> {
+        if self.in_chunk(addr) {
+            let o = (addr - self.chunk) as usize;
+            return Some(&self.bytes[o..o + self.size]);
+        }
+        let i = self.outside.iter().position(|&f| f == addr)?;
+        self.outside_bytes.get(i * self.size..(i + 1) * self.size)
+    }
+
+    /// Whether a frame in the chunk is the same frame in the second copy: same code, caller
+    /// link and owner. Where it is, it stayed that frame from its first copy to its second
+    /// (3.14+: or was popped, which clears the executable, and not replaced).
+    fn same_in_second(&self, addr: u64, fl: &InterpFrame) -> bool {
+        let o = (addr - self.chunk) as usize;
+        let (a, b) = (&self.bytes[o..o + self.size], &self.second[o..o + self.size]);
+        let same = |off: usize, len: usize| a[off..off + len] == b[off..off + len];
+        let popped = matches!(fl.live, Liveness::Executable) && b.u64_at(fl.code) & fl.code_mask == 0;
+        (same(fl.code, 8) || popped) && same(fl.previous, 8) && same(fl.owner, 1)
+    }
+
+    fn in_chunk(&self, addr: u64) -> bool {
+        addr >= self.chunk && addr + self.size as u64 <= self.chunk + self.bytes.len() as u64
+    }
+
+    /// Inside the chunk, copied or not.
+    fn in_chunk_range(&self, addr: u64) -> bool {
+        addr >= self.chunk && addr < self.chunk + self.chunk_size()
+    }
+
+    /// `_PyStackChunk.size`, from the copied header.
+    fn chunk_size(&self) -> u64 {
+        match self.bytes.u64_at(8) {
+            s if s >= 24 && s <= 1 << 30 => s,
+            _ => DEFAULT_CHUNK,
+        }
+    }
+}
+
+/// Where `live_top` found the running frame.
+enum Top {
+    Frame(u64),
+    /// The stack may go on past the copy, up to here.
+    Beyond(u64),
+    Torn,
 }
 
 struct ThreadSlot {
@@ -88,6 +155,8 @@ struct ThreadSlot {
     last_window_max: usize,
     window_n: u32,
     chain: Vec<u64>,
+    /// 3.11+: last sample's frames outside the chunk.
+    outside: Vec<u64>,
     /// ≤3.10: the thread's bottom frame object, and how often a walk ended elsewhere.
     root: u64,
     root_misses: u32,
@@ -128,7 +197,6 @@ pub struct ProcessWalker {
     buf: Vec<u8>,
     regions: Vec<(u64, usize)>,
     raw: Vec<RawFrame>,
-    extra: Vec<u8>,
     pthread_tid_offset: Option<usize>,
     names: ThreadNames,
     names_read: Option<Instant>,
@@ -169,7 +237,6 @@ impl ProcessWalker {
             buf: Vec::with_capacity(32 * 1024),
             regions: Vec::with_capacity(64),
             raw: Vec::with_capacity(256),
-            extra: Vec::with_capacity(128),
             pthread_tid_offset: None,
             names: ThreadNames::default(),
             names_read: None,
@@ -447,6 +514,7 @@ impl ProcessWalker {
             last_window_max: 0,
             window_n: 0,
             chain: Vec::new(),
+            outside: Vec::new(),
             root: 0,
             root_misses: 0,
             last_pass: self.pass,
@@ -510,19 +578,25 @@ impl ProcessWalker {
         }
     }
 
-    /// 3.11+: one call reads the used part of the stack chunk (one contiguous copy: a ~2 KiB
-    /// memcpy is far quicker than the target can rewrite frames), then the thread state (and
-    /// the current frame via the C frame on 3.11/3.12), then the chunk again. The walk starts
-    /// at the current frame read between the two copies and keeps the stack only if both
-    /// copies agree on every frame (code, caller link, owner). A frame replaced between the
-    /// copies disagrees, so the stack reported was live during the read; the target need not be
-    /// quiet for the whole read.
+    /// 3.11+: one call reads the thread state (and the current frame via the C frame on
+    /// 3.11/3.12), then the used part of the stack chunk in one contiguous copy, then last
+    /// sample's frames outside the chunk. The copy is the stack: a memcpy runs up the chunk
+    /// far faster than the target pushes and pops frames, so the frames it shows were all on
+    /// the stack at one moment (a read that took longer than MAX_READ_TIME, preempted, is
+    /// retried). The current frame, read a few hundred nanoseconds before the copy, is only
+    /// where to look: `live_top` finds the frame running at the moment of the copy.
+    ///
+    /// (An earlier design copied the chunk twice around the thread state and kept frames both
+    /// copies agreed on. The target pushes a frame every ~60 ns, so nearly every sample taken
+    /// while the stack grew disagreed and was dropped: a leaf that took a third of the time
+    /// showed under 1%.)
     fn read_interp_stack(&mut self, tstate: u64, next: &mut u64) -> Result<bool, Error> {
         let l = self.layout;
         let Frames::Interp(fl) = l.frames else { unreachable!() };
         let chunk_off = l.tstate_datastack_chunk.unwrap();
-        let slot = self.threads.get(&tstate).unwrap();
+        let slot = self.threads.get_mut(&tstate).unwrap();
         let (cframe_guess, chunk, chunk_len) = (slot.cframe, slot.chunk, slot.chunk_len);
+        let outside = std::mem::take(&mut slot.outside);
         let ts_len = l.tstate_read;
         let cf_field = match l.tstate_current_frame {
             CurrentFrame::ViaCFrame { current_frame, .. } if cframe_guess != 0 => Some(cframe_guess + current_frame as u64),
@@ -539,17 +613,19 @@ impl ProcessWalker {
             0
         };
         self.head_len = 0;
-        if chunk_read > 0 {
-            self.regions.push((chunk, chunk_read));
-        }
         self.regions.push((tstate, ts_len));
         if let Some(a) = cf_field {
             self.regions.push((a, 8));
         }
         if chunk_read > 0 {
             self.regions.push((chunk, chunk_read));
+            self.regions.push((chunk, chunk_read));
         }
-        if !self.mem.read_many(&self.regions, &mut self.buf)? {
+        self.regions.extend(outside.iter().map(|&f| (f, fl.size)));
+        let t0 = Instant::now();
+        let whole = self.mem.read_many(&self.regions, &mut self.buf)?;
+        let preempted = t0.elapsed() > MAX_READ_TIME;
+        if !whole {
             // A guess pointed at memory that is gone: forget the guesses.
             let slot = self.threads.get_mut(&tstate).unwrap();
             slot.chunk = 0;
@@ -557,15 +633,14 @@ impl ProcessWalker {
             self.mem.read_u64(tstate)?; // errors if the thread state itself is gone
             return Ok(false);
         }
-        // Layout of self.buf: head+gil? | chunk1 | ts | cf? | chunk2
+        // Layout of self.buf: head+gil? | ts | cf? | chunk | outside frames
         if base > 0 {
             self.head_bytes[..base].copy_from_slice(&self.buf[..base]);
             self.head_len = base;
         }
-        let ts_at = base + chunk_read;
         let cf_len = if cf_field.is_some() { 8 } else { 0 };
-        let c2_at = ts_at + ts_len + cf_len;
-        let ts = &self.buf[ts_at..ts_at + ts_len];
+        let chunk_at = base + ts_len + cf_len;
+        let ts = &self.buf[base..base + ts_len];
         *next = ts.u64_at(l.tstate_next);
         let real_chunk = ts.u64_at(chunk_off);
         let top = ts.u64_at(chunk_off + 8);
@@ -581,7 +656,7 @@ impl ProcessWalker {
                     }
                     return Ok(false);
                 }
-                self.buf.u64_at(ts_at + ts_len)
+                self.buf.u64_at(base + ts_len)
             }
         };
         let used = top.saturating_sub(real_chunk) as usize;
@@ -610,100 +685,91 @@ impl ProcessWalker {
         if current == 0 {
             return Ok(true);
         }
-        let c1 = &self.buf[base..base + chunk_read];
-        let c2 = &self.buf[c2_at..c2_at + chunk_read];
-        // Walk; frames in one chunk sit below their callees and below the top.
-        let mut frame = current;
-        let mut grown = 0;
-        if fl.clears_on_pop && chunk_read > 0 {
-            // 3.14+: frames pushed after the thread-state read are live in the second copy
-            // (executable set) and link to the current frame: climb to the live top, so the
-            // stack is the one of the second copy rather than a retry at a quieter moment.
-            let live = |f: &[u8]| f.u64_at(fl.code) & fl.code_mask != 0 && f.u8_at(fl.owner) <= 4;
-            'climb: while grown < 64 {
-                if frame < chunk || frame + fl.size as u64 > chunk + chunk_read as u64 {
-                    break;
-                }
-                let start = (frame - chunk) as usize + fl.size;
-                let mut o = (start + 7) & !7;
-                while o + fl.size <= chunk_read {
-                    let f = &c2[o..o + fl.size];
-                    // Pushed after the thread-state read means after the first copy too: a
-                    // frame the first copy already shows the same is a leftover, not a callee.
-                    let f1 = &c1[o..o + fl.size];
-                    let leftover = f1.u64_at(fl.code) == f.u64_at(fl.code) && f1.u64_at(fl.previous) == f.u64_at(fl.previous);
-                    if f.u64_at(fl.previous) == frame && live(f) && !leftover {
-                        frame = chunk + o as u64;
-                        grown += 1;
-                        continue 'climb;
-                    }
-                    o += 8;
-                }
-                break;
-            }
+        if preempted {
+            return Ok(false);
         }
+        let buf = std::mem::take(&mut self.buf);
+        let copy = Copy {
+            chunk,
+            bytes: &buf[chunk_at..chunk_at + chunk_read],
+            second: &buf[chunk_at + chunk_read..chunk_at + 2 * chunk_read],
+            outside: &outside,
+            outside_bytes: &buf[chunk_at + 2 * chunk_read..],
+            size: fl.size,
+        };
+        let walked = self.walk_interp(&copy, current, tstate);
+        self.buf = buf;
+        walked
+    }
+
+    /// Finds the frame running at the moment of the copy and walks its callers, leaf first,
+    /// into `self.raw`. Frames outside the chunk (generators', coroutines', 3.12+'s C-stack
+    /// entry frames) come from the same read when last sample had them there too.
+    fn walk_interp(&mut self, copy: &Copy, current: u64, tstate: u64) -> Result<bool, Error> {
+        let l = self.layout;
+        let Frames::Interp(fl) = l.frames else { unreachable!() };
+        let mut frame = match self.live_top(copy, current) {
+            Top::Frame(f) => f,
+            Top::Torn => return Ok(false),
+            Top::Beyond(end) => {
+                // The stack runs past what we copied: copy more next time.
+                let slot = self.threads.get_mut(&tstate).unwrap();
+                slot.chunk_len = slot.chunk_len.max((end - copy.chunk) as usize + CHUNK_SLACK);
+                return Ok(false);
+            }
+        };
+        let mut outside = Vec::new();
+        let mut extra = [0u8; 128];
         let mut prev_in_chunk = u64::MAX;
         let mut depth = 0;
-        let mut popped_leaves = 0;
+        let mut callee_entered = false;
         while frame != 0 {
             depth += 1;
             if depth > MAX_DEPTH || frame & 7 != 0 {
                 return Ok(false);
             }
-            let in_chunk = chunk_read > 0 && frame >= chunk && frame + fl.size as u64 <= chunk + chunk_read as u64;
-            if !in_chunk && frame >= real_chunk && frame < real_chunk + 16 * 1024 {
-                return Ok(false); // in the chunk but past what we copied: it grew meanwhile
-            }
-            let fb: &[u8] = if in_chunk {
-                if frame >= prev_in_chunk {
-                    return Ok(false);
-                }
-                prev_in_chunk = frame;
-                let o = (frame - chunk) as usize;
-                let (a, b) = (&c1[o..o + fl.size], &c2[o..o + fl.size]);
-                let same = |off: usize, len: usize| a[off..off + len] == b[off..off + len];
-                if fl.clears_on_pop && frame > current {
-                    // Pushed after the thread-state read: only the second copy has it.
-                    if b.u64_at(fl.code) & fl.code_mask == 0 {
+            let fb: &[u8] = match copy.frame(frame) {
+                Some(fb) if copy.in_chunk(frame) => {
+                    // Frames in one chunk sit below their callees.
+                    if frame >= prev_in_chunk || !copy.same_in_second(frame, &fl) {
                         return Ok(false);
                     }
-                } else if depth == 1 && fl.clears_on_pop {
-                    // 3.14+ clear a frame's executable when it is popped and set its caller
-                    // link before its executable when it is pushed: a leaf whose executable is
-                    // set in the second copy was live then; one that is cleared was popped,
-                    // and its caller (or the first live frame below) is the live leaf.
-                    if b.u64_at(fl.code) & fl.code_mask == 0 {
-                        frame = b.u64_at(fl.previous);
-                        depth = 0;
-                        popped_leaves += 1;
-                        if popped_leaves > MAX_DEPTH {
-                            return Ok(false);
-                        }
-                        continue;
+                    prev_in_chunk = frame;
+                    fb
+                }
+                Some(fb) => {
+                    outside.push(frame);
+                    fb
+                }
+                None => {
+                    if copy.in_chunk_range(frame) {
+                        return Ok(false); // in the chunk but past what we copied: it grew meanwhile
                     }
-                } else if fl.clears_on_pop && a.u64_at(fl.code) & fl.code_mask == 0 && b.u64_at(fl.code) & fl.code_mask != 0 {
-                    // 3.14+: empty in the first copy, live in the second: pushed in between.
-                } else if !(same(fl.code, 8) && same(fl.previous, 8) && same(fl.owner, 1)) {
-                    // Every other frame must be the same frame in both copies (code, caller
-                    // link, owner): a stack mixed from two moments needs one of those to
-                    // change in between. Instructions may move (the leaf executes; a caller
-                    // resumes a moment before the second copy): lines are then at most a
-                    // microsecond newer, never from another stack.
-                    return Ok(false); // changed between the copies
+                    // Not read with the chunk: read it now, and with the chunk next time.
+                    let fb = &mut extra[..fl.size];
+                    if self.mem.read(frame, fb).is_err() {
+                        return Ok(false);
+                    }
+                    outside.push(frame);
+                    fb
                 }
-                b
-            } else {
-                // Generator and coroutine frames live in their objects, not in the chunk.
-                self.extra.resize(fl.size, 0);
-                if self.mem.read(frame, &mut self.extra).is_err() {
-                    return Ok(false);
-                }
-                &self.extra
             };
             let owner = fb.u8_at(fl.owner);
             let previous = fb.u64_at(fl.previous);
             if owner > 4 {
                 return Ok(false);
+            }
+            if let Liveness::StackTop(o) = fl.live {
+                // Below the top, only a frame inside a C call still holds its stack pointer
+                // in a register; its callee then entered the eval loop from C. Any other
+                // running frame down here was copied at another moment than the top.
+                if depth > 1 && fb.i32_at(o) == -1 && !callee_entered {
+                    return Ok(false);
+                }
+                callee_entered = match fl.entry_flag {
+                    Some(e) => fb.u8_at(e) != 0,
+                    None => owner >= fl.first_non_python_owner,
+                };
             }
             if owner < fl.first_non_python_owner {
                 let code = fb.u64_at(fl.code) & fl.code_mask;
@@ -720,7 +786,97 @@ impl ProcessWalker {
             }
             frame = previous;
         }
+        outside.truncate(MAX_OUTSIDE);
+        self.threads.get_mut(&tstate).unwrap().outside = outside;
         Ok(true)
+    }
+
+    /// The frame running when the chunk was copied. `current` was running a moment before:
+    /// since then the target may have called deeper (its callees sit one after another above
+    /// it, each linked to its caller) or returned (then the top is below it).
+    fn live_top(&mut self, copy: &Copy, current: u64) -> Top {
+        let Frames::Interp(fl) = self.layout.frames else { unreachable!() };
+        let Some(cur) = copy.frame(current) else {
+            // Outside the chunk and not read with it (a generator's frame): as read next.
+            return Top::Frame(current);
+        };
+        if !copy.in_chunk(current) {
+            return if self.on_stack(cur) { Top::Frame(current) } else { Top::Torn };
+        }
+        let running = |fb: &[u8]| match fl.live {
+            Liveness::StackTop(o) => fb.i32_at(o) == -1,
+            Liveness::Executable => fb.u64_at(fl.code) & fl.code_mask != 0,
+        };
+        // Climb: the last running frame on the chain of callees above `current` is the top.
+        // 3.11–3.13 cannot tell a caller still waiting from a returned frame (both stored their
+        // stack pointer), so the climb passes through both; 3.14+ stops at the first popped one.
+        let (mut f, mut top) = (current, None);
+        for _ in 0..MAX_CLIMB {
+            let fb = copy.frame(f).unwrap();
+            if running(fb) {
+                top = Some(f);
+            } else if matches!(fl.live, Liveness::Executable) {
+                break;
+            }
+            let code = fb.u64_at(fl.code) & fl.code_mask;
+            let Some(words) = self.frame_words(code) else { break };
+            let callee = f + words * 8;
+            match copy.frame(callee) {
+                Some(cb) if copy.in_chunk(callee) => {
+                    if cb.u64_at(fl.previous) != f || cb.u64_at(fl.code) & fl.code_mask == 0 || cb.u8_at(fl.owner) > 4 {
+                        break;
+                    }
+                    f = callee;
+                }
+                _ if copy.in_chunk_range(callee) && callee < copy.chunk + copy.chunk_size() => {
+                    // Past the copy: the stack may go on there.
+                    return Top::Beyond(callee + fl.size as u64);
+                }
+                _ => break,
+            }
+        }
+        if let Some(t) = top {
+            return Top::Frame(t);
+        }
+        // `current` returned before the copy. Its callers' callees all sit where it sat, so a
+        // caller still on the stack has no callee there: the first running caller is the top.
+        let mut f = cur.u64_at(fl.previous);
+        for _ in 0..MAX_DEPTH {
+            match copy.frame(f) {
+                Some(fb) if copy.in_chunk(f) && f < current => {
+                    if running(fb) {
+                        return Top::Frame(f);
+                    }
+                    f = fb.u64_at(fl.previous);
+                }
+                _ => break,
+            }
+        }
+        match fl.live {
+            // No frame shows running: the copy met each frame just as the target left it (a
+            // copy of lines the target is writing is no faster than the target). Take the frame
+            // that was current; both copies must still agree on all its callers.
+            Liveness::StackTop(_) => Top::Frame(current),
+            Liveness::Executable => Top::Torn,
+        }
+    }
+
+    /// Whether a frame read outside the chunk (a generator's, as the current frame) still
+    /// runs. One that has called deeper since is taken as torn and read again.
+    fn on_stack(&self, fb: &[u8]) -> bool {
+        let Frames::Interp(fl) = self.layout.frames else { unreachable!() };
+        match fl.live {
+            Liveness::StackTop(o) => fb.i32_at(o) == -1,
+            Liveness::Executable => fb.u64_at(fl.code) & fl.code_mask != 0,
+        }
+    }
+
+    /// A frame's size in words, from its code object (cached with its metadata).
+    fn frame_words(&mut self, code: u64) -> Option<u64> {
+        if code == 0 {
+            return None;
+        }
+        self.code_meta(code).map(|m| m.frame_words as u64).filter(|&w| w > 0)
     }
 
     /// ≤3.10: PyFrameObjects on the heap, linked by f_back. Reads last sample's chain
@@ -877,6 +1033,13 @@ impl ProcessWalker {
         let first_line = b.i32_at(l.code_firstlineno).max(0) as u32;
         let table = unicode::read_bytes(&self.mem, b.u64_at(l.code_linetable)).unwrap_or_default();
         let kind: LineTable = l.line_table;
-        Some(CodeMeta { file: file.into(), qualname: qualname.into(), first_line, lines: Lines::decode(kind, &table, first_line) })
+        let frame_words = match l.frames {
+            Frames::Interp(InterpFrame { frame_size: FrameSize::Words(o), .. }) => b.i32_at(o).max(0) as u32,
+            Frames::Interp(InterpFrame { frame_size: FrameSize::Slots { nlocalsplus, stacksize, specials }, .. }) => {
+                (b.i32_at(nlocalsplus).max(0) + b.i32_at(stacksize).max(0)) as u32 + specials as u32
+            }
+            Frames::Objects(_) => 0,
+        };
+        Some(CodeMeta { file: file.into(), qualname: qualname.into(), first_line, lines: Lines::decode(kind, &table, first_line), frame_words })
     }
 }

@@ -10,18 +10,21 @@ pub struct Counts {
     pub samples: u64,
     pub impossible: u64,
     pub torn: u64,
+    /// Samples whose innermost frame is leaf_a or leaf_b.
+    pub in_leaf: u64,
 }
 
 fn run(py: &std::path::Path, secs: f64, rate: Rate) -> Counts {
     let child = std::process::Command::new(py).arg(workload("adversarial.py")).arg(format!("{}", secs + 3.0)).spawn().unwrap();
     let config = Config { rate, duration: Some(Duration::from_secs_f64(secs)), ..Config::default() };
     let session = Session::start(Target::Child(child), config).unwrap();
-    let mut c = Counts { samples: 0, impossible: 0, torn: 0 };
+    let mut c = Counts { samples: 0, impossible: 0, torn: 0, in_leaf: 0 };
     let mut names: Vec<Option<u8>> = Vec::new(); // frame id → 1 hot_a, 2 hot_b, 3 leaf_a, 4 leaf_b
     for ev in session.events.iter() {
         if let Event::Samples(batch) = ev {
             for (_, frames) in batch.iter() {
                 let (mut a, mut b, mut la, mut lb) = (false, false, false, false);
+                let mut leaf = false;
                 for &f in frames {
                     let i = f as usize;
                     if i >= names.len() {
@@ -34,6 +37,7 @@ fn run(py: &std::path::Path, secs: f64, rate: Rate) -> Counts {
                         "leaf_b" => 4,
                         _ => 0,
                     });
+                    leaf = k == 3 || k == 4;
                     match k {
                         1 => a = true,
                         2 => b = true,
@@ -43,6 +47,7 @@ fn run(py: &std::path::Path, secs: f64, rate: Rate) -> Counts {
                     }
                 }
                 c.samples += 1;
+                c.in_leaf += leaf as u64;
                 if (a && b) || (a && lb) || (b && la) || (la && lb) {
                     c.impossible += 1;
                     if c.impossible <= 3 {
@@ -84,5 +89,24 @@ fn adversarial_workload_at_1khz_keeps_nearly_every_sample() {
         assert!(c.samples > 1_000, "{label}: {} samples", c.samples);
         assert!(c.impossible * 1000 < c.samples, "{label}: {} impossible", c.impossible);
         assert!(dropped < 15.0, "{label}: {dropped:.2}% dropped");
+    }
+}
+
+/// Samples must not favour some moments over others. The leaves are short calls (a 20-step
+/// loop) entered 2 million times a second; py-spy pausing the target finds them in about a
+/// third of the samples here. A sampler that drops reads overlapping a call, or reads the
+/// current frame after the stack has moved on, sees almost none (an earlier Ember: 0.1% on
+/// 3.11). ≤3.10 is not held to this yet: most of its reads of this workload are torn.
+#[test]
+fn short_calls_are_not_undercounted() {
+    for (label, py) in pythons() {
+        if ["3.8", "3.9", "3.10"].contains(&label.as_str()) {
+            continue;
+        }
+        let c = run(&py, 2.0, Rate::Hz(1000.0));
+        let share = 100.0 * c.in_leaf as f64 / c.samples.max(1) as f64;
+        eprintln!("{label} @1kHz: {} samples, {share:.1}% in a leaf", c.samples);
+        assert!(c.samples > 1_000, "{label}: {} samples", c.samples);
+        assert!((15.0..60.0).contains(&share), "{label}: {share:.1}% of samples in a leaf, expected about a third");
     }
 }
