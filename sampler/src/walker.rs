@@ -124,7 +124,7 @@ impl Copy<'_> {
     /// `_PyStackChunk.size`, from the copied header.
     fn chunk_size(&self) -> u64 {
         match self.bytes.u64_at(8) {
-            s if s >= 24 && s <= 1 << 30 => s,
+            s if (24..=1 << 30).contains(&s) => s,
             _ => DEFAULT_CHUNK,
         }
     }
@@ -198,6 +198,8 @@ pub struct ProcessWalker {
     regions: Vec<(u64, usize)>,
     raw: Vec<RawFrame>,
     pthread_tid_offset: Option<usize>,
+    /// 3.11+: the current thread's guessed frames outside the chunk (reused buffer).
+    guesses: Vec<u64>,
     names: ThreadNames,
     names_read: Option<Instant>,
     /// The head/GIL prefix of the next 3.11+ read: on, and what it brought back.
@@ -238,6 +240,7 @@ impl ProcessWalker {
             regions: Vec::with_capacity(64),
             raw: Vec::with_capacity(256),
             pthread_tid_offset: None,
+            guesses: Vec::new(),
             names: ThreadNames::default(),
             names_read: None,
             last_head: 0,
@@ -261,7 +264,7 @@ impl ProcessWalker {
             }
         }
         self.interp_addr != 0
-            && self.mem.read_u64(self.interp_addr + self.layout.interp_threads_head as u64).map_or(false, |h| h != 0)
+            && self.mem.read_u64(self.interp_addr + self.layout.interp_threads_head as u64).is_ok_and(|h| h != 0)
     }
 
     /// Reads every thread once, appending kept samples to `out`. `now` gives each sample's
@@ -579,24 +582,24 @@ impl ProcessWalker {
     }
 
     /// 3.11+: one call reads the thread state (and the current frame via the C frame on
-    /// 3.11/3.12), then the used part of the stack chunk in one contiguous copy, then last
-    /// sample's frames outside the chunk. The copy is the stack: a memcpy runs up the chunk
-    /// far faster than the target pushes and pops frames, so the frames it shows were all on
-    /// the stack at one moment (a read that took longer than MAX_READ_TIME, preempted, is
-    /// retried). The current frame, read a few hundred nanoseconds before the copy, is only
-    /// where to look: `live_top` finds the frame running at the moment of the copy.
+    /// 3.11/3.12), then the used part of the stack chunk twice, then last sample's frames
+    /// outside the chunk. The current frame, read a few hundred nanoseconds before the first
+    /// copy, is only where to look: `live_top` finds the frame running at the moment of the
+    /// copy, and the second copy must agree on every frame kept (docs/architecture.md, "How a
+    /// stack is read without pausing the target").
     ///
-    /// (An earlier design copied the chunk twice around the thread state and kept frames both
-    /// copies agreed on. The target pushes a frame every ~60 ns, so nearly every sample taken
-    /// while the stack grew disagreed and was dropped: a leaf that took a third of the time
-    /// showed under 1%.)
+    /// (An earlier design copied the chunk once before the thread state and once after. The
+    /// target pushes a frame every ~60 ns, so nearly every sample taken while the stack grew
+    /// disagreed and was dropped: a leaf that took a third of the time showed under 1%.)
     fn read_interp_stack(&mut self, tstate: u64, next: &mut u64) -> Result<bool, Error> {
         let l = self.layout;
         let Frames::Interp(fl) = l.frames else { unreachable!() };
         let chunk_off = l.tstate_datastack_chunk.unwrap();
         let slot = self.threads.get_mut(&tstate).unwrap();
         let (cframe_guess, chunk, chunk_len) = (slot.cframe, slot.chunk, slot.chunk_len);
-        let outside = std::mem::take(&mut slot.outside);
+        let mut outside = std::mem::take(&mut self.guesses);
+        outside.clear();
+        outside.extend_from_slice(&slot.outside);
         let ts_len = l.tstate_read;
         let cf_field = match l.tstate_current_frame {
             CurrentFrame::ViaCFrame { current_frame, .. } if cframe_guess != 0 => Some(cframe_guess + current_frame as u64),
@@ -630,6 +633,8 @@ impl ProcessWalker {
             let slot = self.threads.get_mut(&tstate).unwrap();
             slot.chunk = 0;
             slot.cframe = 0;
+            slot.outside.clear();
+            self.guesses = outside;
             self.mem.read_u64(tstate)?; // errors if the thread state itself is gone
             return Ok(false);
         }
@@ -697,15 +702,27 @@ impl ProcessWalker {
             outside_bytes: &buf[chunk_at + 2 * chunk_read..],
             size: fl.size,
         };
-        let walked = self.walk_interp(&copy, current, tstate);
+        // The frames found outside the chunk go in the thread's list, reusing its allocation;
+        // a walk that fails keeps last sample's.
+        let mut found = std::mem::take(&mut self.threads.get_mut(&tstate).unwrap().outside);
+        found.clear();
+        let walked = self.walk_interp(&copy, current, tstate, &mut found);
+        let slot = self.threads.get_mut(&tstate).unwrap();
+        if !matches!(walked, Ok(true)) {
+            found.clear();
+            found.extend_from_slice(&outside);
+        }
+        found.truncate(MAX_OUTSIDE);
+        slot.outside = found;
         self.buf = buf;
+        self.guesses = outside;
         walked
     }
 
     /// Finds the frame running at the moment of the copy and walks its callers, leaf first,
     /// into `self.raw`. Frames outside the chunk (generators', coroutines', 3.12+'s C-stack
     /// entry frames) come from the same read when last sample had them there too.
-    fn walk_interp(&mut self, copy: &Copy, current: u64, tstate: u64) -> Result<bool, Error> {
+    fn walk_interp(&mut self, copy: &Copy, current: u64, tstate: u64, outside: &mut Vec<u64>) -> Result<bool, Error> {
         let l = self.layout;
         let Frames::Interp(fl) = l.frames else { unreachable!() };
         let mut frame = match self.live_top(copy, current) {
@@ -718,7 +735,6 @@ impl ProcessWalker {
                 return Ok(false);
             }
         };
-        let mut outside = Vec::new();
         let mut extra = [0u8; 128];
         let mut prev_in_chunk = u64::MAX;
         let mut depth = 0;
@@ -786,8 +802,6 @@ impl ProcessWalker {
             }
             frame = previous;
         }
-        outside.truncate(MAX_OUTSIDE);
-        self.threads.get_mut(&tstate).unwrap().outside = outside;
         Ok(true)
     }
 
