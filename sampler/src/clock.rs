@@ -16,8 +16,8 @@ impl Ticker {
     /// ticks instead of bursting to catch up (a burst would sample the same instant twice).
     /// With no period (`--rate max`) it rests as long as the pass took (`busy`): every read
     /// pulls the cache lines the target is writing, and reading back to back slowed a 3.11
-    /// target up to 6x here, a 3.15 one up to 2.5x; resting half the time brought that to
-    /// +85% and +33% (bench/sampler.sh).
+    /// target up to 6x here, a 3.15 one up to 2.5x; resting half the time keeps it to tens of
+    /// percent at most (bench/sampler.sh, README).
     pub fn wait(&mut self, busy: Duration) {
         let Some(p) = self.period else {
             rest(busy);
