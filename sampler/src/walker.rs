@@ -842,7 +842,7 @@ impl ProcessWalker {
                     }
                     f = callee;
                 }
-                _ if copy.in_chunk_range(callee) && callee < copy.chunk + copy.chunk_size() => {
+                _ if copy.in_chunk_range(callee) => {
                     // Past the copy: the stack may go on there.
                     return Top::Beyond(callee + fl.size as u64);
                 }
