@@ -79,6 +79,15 @@ struct CodeMeta {
     frame_words: u32,
 }
 
+/// Whether a copied 3.11+ frame says it is running (3.11–3.13: or inside a C call) or, on
+/// 3.14+, not popped (see `Liveness`).
+fn running(fl: &InterpFrame, fb: &[u8]) -> bool {
+    match fl.live {
+        Liveness::StackTop(o) => fb.i32_at(o) == -1,
+        Liveness::Executable => fb.u64_at(fl.code) & fl.code_mask != 0,
+    }
+}
+
 /// One read of a thread's 3.11+ stack: the chunk's used part, and frames outside it.
 struct Copy<'a> {
     chunk: u64,
@@ -108,7 +117,7 @@ impl Copy<'_> {
         let o = (addr - self.chunk) as usize;
         let (a, b) = (&self.bytes[o..o + self.size], &self.second[o..o + self.size]);
         let same = |off: usize, len: usize| a[off..off + len] == b[off..off + len];
-        let popped = matches!(fl.live, Liveness::Executable) && b.u64_at(fl.code) & fl.code_mask == 0;
+        let popped = matches!(fl.live, Liveness::Executable) && !running(fl, b);
         (same(fl.code, 8) || popped) && same(fl.previous, 8) && same(fl.owner, 1)
     }
 
@@ -775,11 +784,11 @@ impl ProcessWalker {
             if owner > 4 {
                 return Ok(false);
             }
-            if let Liveness::StackTop(o) = fl.live {
+            if let Liveness::StackTop(_) = fl.live {
                 // Below the top, only a frame inside a C call still holds its stack pointer
                 // in a register; its callee then entered the eval loop from C. Any other
                 // running frame down here was copied at another moment than the top.
-                if depth > 1 && fb.i32_at(o) == -1 && !callee_entered {
+                if depth > 1 && running(&fl, fb) && !callee_entered {
                     return Ok(false);
                 }
                 callee_entered = match fl.entry_flag {
@@ -815,19 +824,17 @@ impl ProcessWalker {
             return Top::Frame(current);
         };
         if !copy.in_chunk(current) {
-            return if self.on_stack(cur) { Top::Frame(current) } else { Top::Torn };
+            // Read with the chunk (a generator's frame): it must still run. One that has
+            // called deeper since is taken as torn and read again.
+            return if running(&fl, cur) { Top::Frame(current) } else { Top::Torn };
         }
-        let running = |fb: &[u8]| match fl.live {
-            Liveness::StackTop(o) => fb.i32_at(o) == -1,
-            Liveness::Executable => fb.u64_at(fl.code) & fl.code_mask != 0,
-        };
         // Climb: the last running frame on the chain of callees above `current` is the top.
         // 3.11–3.13 cannot tell a caller still waiting from a returned frame (both stored their
         // stack pointer), so the climb passes through both; 3.14+ stops at the first popped one.
         let (mut f, mut top) = (current, None);
         for _ in 0..MAX_CLIMB {
             let fb = copy.frame(f).unwrap();
-            if running(fb) {
+            if running(&fl, fb) {
                 top = Some(f);
             } else if matches!(fl.live, Liveness::Executable) {
                 break;
@@ -858,7 +865,7 @@ impl ProcessWalker {
         for _ in 0..MAX_DEPTH {
             match copy.frame(f) {
                 Some(fb) if copy.in_chunk(f) && f < current => {
-                    if running(fb) {
+                    if running(&fl, fb) {
                         return Top::Frame(f);
                     }
                     f = fb.u64_at(fl.previous);
@@ -872,16 +879,6 @@ impl ProcessWalker {
             // that was current; both copies must still agree on all its callers.
             Liveness::StackTop(_) => Top::Frame(current),
             Liveness::Executable => Top::Torn,
-        }
-    }
-
-    /// Whether a frame read outside the chunk (a generator's, as the current frame) still
-    /// runs. One that has called deeper since is taken as torn and read again.
-    fn on_stack(&self, fb: &[u8]) -> bool {
-        let Frames::Interp(fl) = self.layout.frames else { unreachable!() };
-        match fl.live {
-            Liveness::StackTop(o) => fb.i32_at(o) == -1,
-            Liveness::Executable => fb.u64_at(fl.code) & fl.code_mask != 0,
         }
     }
 
