@@ -1,46 +1,90 @@
-//! A drift-free periodic timer: deadlines are start + k·period, so late wake-ups do not add up.
+//! When to take the next sample: deadlines on a fixed grid, so neither late wake-ups nor the
+//! cost of a sample move the sampling instants.
 
 use std::time::{Duration, Instant};
+
+/// Waits shorter than this spin: a sleep's wake-up (a few µs even with a 1 ns timer slack)
+/// would make high rates miss their deadlines.
+const SPIN_BELOW: Duration = Duration::from_micros(100);
 
 pub struct Ticker {
     period: Option<Duration>,
     next: Instant,
+    /// `--rate max`: average time a pass took, in ns (exponential average).
+    busy_ns: f64,
+    rng: u64,
 }
 
 impl Ticker {
     pub fn new(period: Option<Duration>) -> Ticker {
-        Ticker { period, next: Instant::now() }
+        // The default timer slack (50 µs) would cap sleeps at ~20k wake-ups/s and blur the
+        // instants; ask for the precision the rate needs. Failure only costs precision.
+        let _ = nix::sys::prctl::set_timerslack(1);
+        let seed = Instant::now().elapsed().as_nanos() as u64 ^ u64::from(std::process::id()) << 32;
+        Ticker { period, next: Instant::now(), busy_ns: 0.0, rng: seed | 1 }
     }
 
-    /// Sleeps until the next deadline. If we fell more than a period behind, skips the missed
+    /// Waits for the next deadline. If we fell more than a period behind, skips the missed
     /// ticks instead of bursting to catch up (a burst would sample the same instant twice).
-    /// With no period (`--rate max`) it rests as long as the pass took (`busy`): every read
-    /// pulls the cache lines the target is writing, and reading back to back slowed a 3.11
-    /// target up to 6x here, a 3.15 one up to 2.5x; resting half the time keeps it to tens of
-    /// percent at most (bench/sampler.sh, README).
+    ///
+    /// With no period (`--rate max`) the period is twice the average pass (`busy`), so the
+    /// sampler rests half the time: every read pulls cache lines the target is writing, and
+    /// reading back to back slowed a 3.11 target up to 6x here (docs/architecture.md). The
+    /// period follows a long average and each interval is drawn at random around it: resting
+    /// as long as *this* pass took made the sampling instants depend on what the target was
+    /// doing (reads are slower while it pushes frames), and a leaf that takes a third of the
+    /// time got two thirds of the samples.
     pub fn wait(&mut self, busy: Duration) {
-        let Some(p) = self.period else {
-            rest(busy);
-            return;
+        let period = match self.period {
+            Some(p) => p,
+            None => {
+                let b = busy.as_nanos() as f64;
+                self.busy_ns = if self.busy_ns == 0.0 { b } else { self.busy_ns + (b - self.busy_ns) / 256.0 };
+                Duration::from_nanos((2.0 * self.busy_ns * self.jitter()) as u64)
+            }
         };
-        self.next += p;
+        self.next += period;
         let now = Instant::now();
         if self.next > now {
-            std::thread::sleep(self.next - now);
-        } else if now - self.next > p {
+            wait_until(self.next, now);
+        } else if now - self.next > period {
             self.next = now;
         }
     }
+
+    /// A factor uniform in [0.5, 1.5) (xorshift: statistical quality is all this needs).
+    fn jitter(&mut self) -> f64 {
+        self.rng ^= self.rng << 13;
+        self.rng ^= self.rng >> 7;
+        self.rng ^= self.rng << 17;
+        0.5 + (self.rng >> 11) as f64 / (1u64 << 53) as f64
+    }
 }
 
-/// Waits `d`: spinning for short rests, whose precision a sleep would not keep.
-fn rest(d: Duration) {
-    if d >= Duration::from_micros(200) {
+fn wait_until(deadline: Instant, now: Instant) {
+    let d = deadline - now;
+    if d >= SPIN_BELOW {
         std::thread::sleep(d);
         return;
     }
-    let t = Instant::now();
-    while t.elapsed() < d {
+    while Instant::now() < deadline {
         std::hint::spin_loop();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn jitter_is_uniform_around_one() {
+        let mut t = Ticker::new(None);
+        let draws: Vec<f64> = (0..100_000).map(|_| t.jitter()).collect();
+        assert!(draws.iter().all(|&f| (0.5..1.5).contains(&f)));
+        let mean = draws.iter().sum::<f64>() / draws.len() as f64;
+        assert!((mean - 1.0).abs() < 0.01, "mean {mean}");
+        // Both halves of the range are used, not one value over and over.
+        assert!(draws.iter().filter(|&&f| f < 0.75).count() > 20_000);
+        assert!(draws.iter().filter(|&&f| f >= 1.25).count() > 20_000);
     }
 }

@@ -13,6 +13,8 @@ pub struct Remote {
 
 /// Linux caps an iovec list at IOV_MAX (1024) entries per call.
 const IOV_MAX: usize = 1024;
+/// Up to this many regions, a read builds its iovec lists on the stack (no allocation).
+const SMALL: usize = 16;
 
 impl Remote {
     pub fn new(pid: u32) -> Remote {
@@ -53,28 +55,46 @@ impl Remote {
     /// land back to back in `out`. Returns Ok(false) if any region could not be read whole.
     pub fn read_many(&self, regions: &[(u64, usize)], out: &mut Vec<u8>) -> Result<bool, Error> {
         let total: usize = regions.iter().map(|r| r.1).sum();
-        out.clear();
+        // Only a part that grows is zeroed: the read overwrites the rest.
+        out.truncate(total);
         out.resize(total, 0);
-        let mut remote: Vec<RemoteIoVec> = Vec::with_capacity(regions.len().min(IOV_MAX));
+        if regions.len() <= SMALL {
+            // A stack sample's read (a handful of regions, many thousand times a second):
+            // the iovec lists live on the stack.
+            let mut remote = [RemoteIoVec { base: 0, len: 0 }; SMALL];
+            let mut local: [IoSliceMut; SMALL] = std::array::from_fn(|_| IoSliceMut::new(&mut []));
+            let want = self.fill(regions, out, &mut remote, &mut local);
+            return self.call(regions, &mut local[..regions.len()], &remote[..regions.len()], want);
+        }
         let mut rest: &mut [u8] = out.as_mut_slice();
         for group in regions.chunks(IOV_MAX) {
-            remote.clear();
-            let mut locals: Vec<IoSliceMut> = Vec::with_capacity(group.len());
-            let mut want = 0;
-            for &(addr, len) in group {
-                remote.push(RemoteIoVec { base: addr as usize, len });
-                let (head, tail) = std::mem::take(&mut rest).split_at_mut(len);
-                locals.push(IoSliceMut::new(head));
-                rest = tail;
-                want += len;
-            }
-            let n = process_vm_readv(Pid::from_raw(self.pid as i32), &mut locals, &remote)
-                .map_err(|e| self.err(group[0].0, e))?;
-            if n != want {
+            let mut remote = vec![RemoteIoVec { base: 0, len: 0 }; group.len()];
+            let mut local: Vec<IoSliceMut> = (0..group.len()).map(|_| IoSliceMut::new(&mut [])).collect();
+            let (head, tail) = std::mem::take(&mut rest).split_at_mut(group.iter().map(|r| r.1).sum());
+            rest = tail;
+            let want = self.fill(group, head, &mut remote, &mut local);
+            if !self.call(group, &mut local, &remote, want)? {
                 return Ok(false);
             }
         }
         Ok(true)
+    }
+
+    /// Points the iovecs at `regions` and at consecutive slices of `out`; returns the bytes wanted.
+    fn fill<'a>(&self, regions: &[(u64, usize)], out: &'a mut [u8], remote: &mut [RemoteIoVec], local: &mut [IoSliceMut<'a>]) -> usize {
+        let mut rest = out;
+        for (i, &(addr, len)) in regions.iter().enumerate() {
+            remote[i] = RemoteIoVec { base: addr as usize, len };
+            let (head, tail) = rest.split_at_mut(len);
+            local[i] = IoSliceMut::new(head);
+            rest = tail;
+        }
+        regions.iter().map(|r| r.1).sum()
+    }
+
+    fn call(&self, regions: &[(u64, usize)], local: &mut [IoSliceMut], remote: &[RemoteIoVec], want: usize) -> Result<bool, Error> {
+        let n = process_vm_readv(Pid::from_raw(self.pid as i32), local, remote).map_err(|e| self.err(regions[0].0, e))?;
+        Ok(n == want)
     }
 
     fn err(&self, addr: u64, e: nix::errno::Errno) -> Error {
