@@ -270,7 +270,9 @@ fn pause_threads_stack_variables_continue_terminate() {
 }
 
 fn spawn_target(ws: &Workspace, seconds: f64) -> KillOnDrop {
-    let mut c = Command::new(python())
+    // Default SIGINT even when the suite runs from a background job: the test below ends it
+    // with SIGINT.
+    let mut c = ember_sampler::default_signals(&mut Command::new(python()))
         .env("DAEMON", "1")
         .arg(ws.script())
         .arg(seconds.to_string())

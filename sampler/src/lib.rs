@@ -12,6 +12,7 @@ mod event;
 mod session;
 mod sampling;
 mod dump;
+mod launch;
 
 mod elf;
 mod memory;
@@ -28,6 +29,7 @@ mod clock;
 pub use dump::{dump, ThreadStack};
 pub use error::Error;
 pub use event::{Batch, Event, ProcessInfo, Sample, ThreadInfo, FLAG_GIL, FLAG_RUNNING};
+pub use launch::default_signals;
 pub use frames::{FrameId, FrameInfo, FrameTable};
 pub use python::PythonVersion;
 pub use session::{Config, Rate, Session, Stats, StatsSnapshot, Target};

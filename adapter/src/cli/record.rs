@@ -92,8 +92,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             .map(|b| b.split(|&c| c == 0).filter(|s| !s.is_empty()).map(|s| String::from_utf8_lossy(s).into_owned()).collect())
             .unwrap_or_default()),
         None => {
-            let child = std::process::Command::new(&args.command[0])
-                .args(&args.command[1..])
+            let child = ember_sampler::default_signals(std::process::Command::new(&args.command[0]).args(&args.command[1..]))
                 .spawn()
                 .with_context(|| format!("could not start `{}` (is it installed and on PATH?)", args.command[0]))?;
             spawned = Some(child.id());

@@ -21,7 +21,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let mut child = match Command::new(&args.command[0]).args(&args.command[1..]).spawn() {
+    let mut child = match ember_sampler::default_signals(Command::new(&args.command[0]).args(&args.command[1..])).spawn() {
         Ok(c) => c,
         Err(e) => {
             let msg = format!("could not start {}: {e}", args.command[0]);

@@ -235,7 +235,8 @@ mod tests {
 
     #[tokio::test]
     async fn terminate_stops_at_sigint_when_it_works() {
-        let mut child = std::process::Command::new("/bin/sleep").arg("30").spawn().unwrap();
+        // Default signals even when the test runs from a background job (which ignores SIGINT).
+        let mut child = ember_sampler::default_signals(std::process::Command::new("/bin/sleep").arg("30")).spawn().unwrap();
         let pid = child.id();
         let reaper = std::thread::spawn(move || child.wait().unwrap());
         let t = Instant::now();

@@ -215,6 +215,7 @@ impl Adapter {
             .process_group(0)
             // Output reaches the Debug Console as it is printed, not when a buffer fills.
             .env("PYTHONUNBUFFERED", "1");
+        ember_sampler::default_signals(&mut cmd);
         for (k, v) in &lp.env {
             match v {
                 Some(v) => cmd.env(k, v),
