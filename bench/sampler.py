@@ -8,6 +8,8 @@ For a 3.11 and a 3.15 target it prints, side by side:
     share of the samples each profiler reported;
   * the share of samples in leaf_a/leaf_b, against py-spy pausing the target (accurate, slow):
     a profiler that under- or over-reports short functions shows it here;
+  * the distance from that reference over where samples land (innermost function and stack
+    depth; total variation, 0% = the same distribution, 100% = disjoint);
   * target slowdown: a fixed amount of work timed alone and under each profiler at 1 kHz and at
     its maximum rate.
 Usage: bench/sampler.sh [--seconds N] [--work N]   (run on an otherwise idle machine)
@@ -39,8 +41,11 @@ def frame_name(token):
 
 
 def classify(collapsed_path):
-    """(samples, impossible, in a leaf) from a collapsed-stacks file, weighted by counts."""
+    """(samples, impossible, in a leaf, {(innermost function, depth): share}) from a
+    collapsed-stacks file, weighted by counts. hot_a/hot_b and leaf_a/leaf_b count as one
+    function each in the distribution (they are the same code)."""
     total = bad = leaves = 0
+    where = {}
     with open(collapsed_path, errors="replace") as f:
         for line in f:
             line = line.rstrip("\n")
@@ -57,9 +62,18 @@ def classify(collapsed_path):
             total += n
             if (a and b) or (a and lb) or (b and la) or (la and lb):
                 bad += n
-            if frame_name(stack.split(";")[-1]) in ("leaf_a", "leaf_b"):
+            frames = stack.split(";")
+            inner = frame_name(frames[-1])
+            if inner in ("leaf_a", "leaf_b"):
                 leaves += n
-    return total, bad, leaves
+            key = (inner.rstrip("ab").rstrip("_") if inner.startswith(("hot_", "leaf_")) else inner, len(frames))
+            where[key] = where.get(key, 0) + n
+    return total, bad, leaves, {k: v / max(total, 1) for k, v in where.items()}
+
+
+def distance(p, q):
+    """Total variation distance between two distributions, in percent."""
+    return 50.0 * sum(abs(p.get(k, 0) - q.get(k, 0)) for k in set(p) | set(q))
 
 
 def start_target(py, seconds):
@@ -71,6 +85,10 @@ def run_profiler(name, py, seconds, tmp):
     actually sampled, impossible %). py-spy's "maximum" is --rate 20000 (it cannot keep up with
     more and then runs past --duration)."""
     out = os.path.join(tmp, f"{name}.txt")
+    if name == "py-spy-pause":
+        # The reference: 1 kHz for twice as long, ~10k exact samples (a distance of 2-3% is
+        # sampling noise at that size).
+        seconds *= 2
     # py-spy keeps going past --duration when it falls behind; the target's end stops it.
     target = start_target(py, seconds + 1.5)
     time.sleep(0.5)
@@ -78,7 +96,7 @@ def run_profiler(name, py, seconds, tmp):
     if name == "ember":
         cmd = [EMBER, "record", "--rate", "max", "-d", str(int(seconds)), "-f", "collapsed", "-o", out, "--pid", pid]
     elif name == "py-spy-pause":
-        cmd = [PYSPY, "record", "--rate", "200", "-d", str(int(seconds)), "-f", "raw", "-o", out, "--pid", pid]
+        cmd = [PYSPY, "record", "--rate", "1000", "-d", str(int(seconds)), "-f", "raw", "-o", out, "--pid", pid]
     elif name == "py-spy":
         cmd = [PYSPY, "record", "--nonblocking", "--rate", "20000", "-d", str(int(seconds)), "-f", "raw", "-o", out, "--pid", pid]
     else:
@@ -90,8 +108,8 @@ def run_profiler(name, py, seconds, tmp):
     target.wait()
     if r.returncode != 0 or not os.path.exists(out):
         return None, f"failed: {r.stderr.strip()[-200:]}"
-    total, bad, leaves = classify(out)
-    return (total / min(wall, seconds + 1.5), 100.0 * bad / max(total, 1), 100.0 * leaves / max(total, 1)), r.stderr.strip().splitlines()[-1:] if name == "ember" else ""
+    total, bad, leaves, where = classify(out)
+    return (total / min(wall, seconds + 1.5), 100.0 * bad / max(total, 1), 100.0 * leaves / max(total, 1), where), r.stderr.strip().splitlines()[-1:] if name == "ember" else ""
 
 
 def timed_work(py, work, profiler=None, rate=None, tmp=None):
@@ -128,16 +146,20 @@ def main():
         for minor, py in pythons():
             peers = ["ember"] + (["py-spy"] if PYSPY else []) + (["cpython"] if minor == "3.15" else [])
             print(f"\n== CPython {minor} ({py})")
-            print(f"{'profiler':<13} {'samples/s':>11} {'impossible':>11} {'in leaf_*':>10}")
+            print(f"{'profiler':<13} {'samples/s':>11} {'impossible':>11} {'in leaf_*':>10} {'vs pausing':>11}")
             # py-spy pausing the target at a low rate is the reference for where time goes
             # (the 'in leaf_*' share); it does not read 3.15.
             ref = ["py-spy-pause"] if PYSPY and minor != "3.15" else []
+            reference = None
             for name in ref + peers:
                 res, note = run_profiler(name, py, args.seconds, tmp)
                 if res is None:
                     print(f"{name:<13} {note}")
-                else:
-                    print(f"{name:<13} {res[0]:>11,.0f} {res[1]:>10.3f}% {res[2]:>9.1f}%   {' '.join(note) if note else ''}")
+                    continue
+                if name == "py-spy-pause":
+                    reference = res[3]
+                dist = f"{distance(res[3], reference):>10.1f}%" if reference is not None else f"{'n/a':>11}"
+                print(f"{name:<13} {res[0]:>11,.0f} {res[1]:>10.3f}% {res[2]:>9.1f}% {dist}   {' '.join(note) if note else ''}")
             # Each run under a profiler is paired with a run alone just before it, so drift in
             # the machine's speed over the benchmark does not read as slowdown.
             rows, alone_all = [], []
