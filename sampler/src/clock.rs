@@ -31,9 +31,9 @@ impl Ticker {
     /// sampler rests half the time: every read pulls cache lines the target is writing, and
     /// reading back to back slowed a 3.11 target up to 6x here (docs/architecture.md). The
     /// period follows a long average and each interval is drawn at random around it: resting
-    /// as long as *this* pass took made the sampling instants depend on what the target was
-    /// doing (reads are slower while it pushes frames), and a leaf that takes a third of the
-    /// time got two thirds of the samples.
+    /// as long as *this* pass took would tie the next sampling instant to what the target was
+    /// doing (reads are slower while it pushes frames), and a fixed interval can fall in step
+    /// with a periodic workload.
     pub fn wait(&mut self, busy: Duration) {
         let period = match self.period {
             Some(p) => p,
