@@ -200,3 +200,26 @@ fn dump_prints_every_thread_like_a_traceback() {
     assert!(module < sleep, "{main}");
     assert!(text.contains("in Worker.spin") && text.contains("in ünïcode_wait"), "{text}");
 }
+
+/// On 3.10 the workload's stack changes faster than a non-pausing read can follow: the summary
+/// says so and names --blocking, which then records every sample and leaves the program to
+/// finish normally.
+#[test]
+fn torn_reads_point_to_blocking_which_records_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let py = python("3.10");
+    let out = dir.path().join("nb.ember");
+    let o = ember(&["record", "-o", out.to_str().unwrap(), "--", &py, &workload("adversarial.py"), "1"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("Record again with --blocking"), "{}", stderr(&o));
+
+    let out = dir.path().join("b.ember");
+    let o = ember(&["record", "--blocking", "-o", out.to_str().unwrap(), "--", &py, &workload("adversarial.py"), "1"]);
+    let err = stderr(&o);
+    assert!(o.status.success(), "{err}");
+    assert!(err.contains("target exited with code 0") && !err.contains("--blocking"), "{err}");
+    let p = load(&out);
+    assert!(p.samples.len() > 500, "{} samples", p.samples.len());
+    let names: Vec<&str> = p.functions.iter().map(|f| p.str(f.name)).collect();
+    assert!(names.contains(&"leaf_a") && names.contains(&"leaf_b"), "{names:?}");
+}

@@ -13,6 +13,7 @@ mod session;
 mod sampling;
 mod dump;
 mod launch;
+mod freeze;
 
 mod elf;
 mod memory;

@@ -39,6 +39,10 @@ pub(crate) fn start(target: Target, config: Config) -> Result<Session, Error> {
         }
     };
     let mut root = ProcessWalker::new(interp)?;
+    if config.blocking {
+        // Stop and release it once, so a refusal (another tracer, permissions) is reported now.
+        drop(crate::freeze::Frozen::new(pid)?);
+    }
     // Wait (briefly) for the interpreter to have a thread, so errors surface here.
     let deadline = Instant::now() + config.start_timeout;
     while !root.ready() {
@@ -157,7 +161,7 @@ impl Loop {
         let mut ticker = Ticker::new(period);
         // A tenth of the period for retries; at max rate the next pass is the retry.
         let retry_budget = period.map_or(Duration::ZERO, |p| p / 10);
-        let opts = SampleOptions { idle: self.config.idle, gil_only: self.config.gil, retry_budget };
+        let opts = SampleOptions { idle: self.config.idle, gil_only: self.config.gil, blocking: self.config.blocking, retry_budget };
         let mut batch = self.fresh_batch();
         let mut batch_started = Instant::now();
         let mut last_scan = Instant::now();
@@ -332,7 +336,7 @@ pub(crate) fn dump(pid: u32) -> Result<Vec<ThreadStack>, Error> {
     let table = FrameTable::new();
     let mut batch = Batch::default();
     let mut threads: Vec<ThreadInfo> = Vec::new();
-    let opts = SampleOptions { idle: true, gil_only: false, retry_budget: Duration::from_millis(1) };
+    let opts = SampleOptions { idle: true, gil_only: false, blocking: false, retry_budget: Duration::from_millis(1) };
     // Two passes: the first teaches the walker each thread's addresses.
     walker.sample_all(&table, &|| 0, opts, &mut batch, &mut threads)?;
     batch.clear();

@@ -34,6 +34,9 @@ pub struct Config {
     pub idle: bool,
     /// Only keep samples of the thread holding the GIL (py-spy's `--gil`).
     pub gil: bool,
+    /// Stop the target's threads while reading them (ptrace), as py-spy does by default:
+    /// exact stacks however fast they change, at a cost to the target.
+    pub blocking: bool,
     /// How many batches may wait for the consumer before new ones are dropped.
     pub channel_batches: usize,
     /// How long to wait for a spawned program's interpreter to come up.
@@ -48,6 +51,7 @@ impl Default for Config {
             subprocesses: false,
             idle: false,
             gil: false,
+            blocking: false,
             channel_batches: 256,
             start_timeout: Duration::from_secs(20),
         }

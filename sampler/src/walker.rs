@@ -8,6 +8,7 @@
 //! and (code, position) → frame id are cached so a steady-state sample interns nothing.
 
 use crate::error::Error;
+use crate::freeze::Frozen;
 use crate::event::{Batch, Sample, ThreadInfo, FLAG_GIL, FLAG_RUNNING};
 use crate::frames::{FrameId, FrameInfo, FrameTable};
 use crate::layout::{self, CurrentFrame, FrameSize, Frames, Gil, InterpFrame, Layout, LineTable, Liveness};
@@ -176,6 +177,8 @@ struct ThreadSlot {
 pub struct SampleOptions {
     pub idle: bool,
     pub gil_only: bool,
+    /// Stop the process's threads for the pass (`Config::blocking`).
+    pub blocking: bool,
     /// How long one thread's sample may keep retrying a torn read.
     pub retry_budget: Duration,
 }
@@ -217,6 +220,8 @@ pub struct ProcessWalker {
     /// Whether the last read brought the head/GIL prefix back, and what it said.
     head_read: bool,
     head_seen: (u64, u64),
+    /// While a blocking pass holds the process stopped: each thread's state just before.
+    frozen_running: Option<HashMap<u32, bool>>,
 }
 
 /// Where the interpreter's thread-list head and GIL word are read from: one region when they
@@ -276,6 +281,7 @@ impl ProcessWalker {
             prefix_on: false,
             head_read: false,
             head_seen: (0, 0),
+            frozen_running: None,
         })
     }
 
@@ -311,6 +317,33 @@ impl ProcessWalker {
             return Ok(counts);
         }
         self.refresh_names(new_threads);
+        let frozen = match opts.blocking.then(|| Frozen::new(self.interp.pid)) {
+            None => None,
+            Some(Ok(f)) => Some(f),
+            // Could not stop it this pass (a debugger attached meanwhile?): counted, not sampled.
+            Some(Err(_)) if process::exists(self.interp.pid) => {
+                counts.errors += 1;
+                return Ok(counts);
+            }
+            Some(Err(e)) => return Err(e),
+        };
+        self.frozen_running = frozen.as_ref().map(|f| f.running.clone());
+        let result = self.sample_threads(table, now, opts, out, new_threads, counts);
+        // Detach before anything else: the target waits while we hold it.
+        drop(frozen);
+        self.frozen_running = None;
+        result
+    }
+
+    fn sample_threads(
+        &mut self,
+        table: &FrameTable,
+        now: &dyn Fn() -> u64,
+        opts: SampleOptions,
+        out: &mut Batch,
+        new_threads: &mut Vec<ThreadInfo>,
+        mut counts: PassCounts,
+    ) -> Result<PassCounts, Error> {
         // 3.11+: the interpreter's thread-list head and GIL word ride along in the first
         // thread's read (last pass's head as the guess), saving a system call per pass.
         let guess = self.last_head;
@@ -515,6 +548,9 @@ impl ProcessWalker {
     fn status(&mut self, tstate: u64, holder: u64) -> (bool, bool) {
         let gil = holder == tstate;
         let slot = self.threads.get_mut(&tstate).unwrap();
+        if let Some(states) = &self.frozen_running {
+            return (gil, gil || states.get(&slot.tid).copied().unwrap_or(true));
+        }
         let running = gil
             || match slot.stat.as_mut().map(|s| s.running()) {
                 Some(Some(r)) => r,

@@ -32,6 +32,11 @@ pub struct Args {
     /// Only keep samples of the thread holding the GIL.
     #[arg(short, long)]
     pub gil: bool,
+    /// Pause the target's threads while reading each sample (ptrace), as py-spy does by
+    /// default: exact stacks however fast they change, but the target runs slower. Use it when
+    /// most samples are dropped as torn (CPython ≤3.10 with very short calls).
+    #[arg(long)]
+    pub blocking: bool,
     /// Where to write the profile (default: ember-<UTC time>.<format extension>).
     #[arg(short, long)]
     pub output: Option<PathBuf>,
@@ -105,6 +110,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         subprocesses: args.subprocesses,
         idle: args.idle,
         gil: args.gil,
+        blocking: args.blocking,
         ..Config::default()
     };
     let meta = Meta {
@@ -163,6 +169,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     // The sampler ends on its own only when the duration is over or the target is gone.
     let duration_reached = args.duration.is_some() && std::path::Path::new(&format!("/proc/{pid}")).exists();
     eprintln!("{}", summary(pid, &profile, &progress, &output, interrupted, duration_reached));
+    if let Some(hint) = torn_hint(profile.meta.dropped.torn, profile.samples.len() as u64, args.blocking) {
+        eprintln!("{hint}");
+    }
     drop(profile);
     if let (Some(rt), Some(server)) = (runtime, server) {
         eprintln!("ember: still serving {} — press Ctrl-C to stop", server.url);
@@ -192,6 +201,18 @@ fn status_line(p: &Progress) -> String {
         p.rate,
         p.torn + p.overflow
     )
+}
+
+/// Advice when most reads were dropped: the stacks changed faster than they could be read
+/// whole without pausing the target (CPython ≤3.10 with very short calls).
+fn torn_hint(torn: u64, kept: u64, blocking: bool) -> Option<String> {
+    (!blocking && torn > kept).then(|| {
+        format!(
+            "ember: most reads were dropped ({torn} torn, {kept} kept): the program's stacks changed faster than \
+             they can be read consistently without pausing it. Record again with --blocking to pause it for \
+             each sample (exact, but the program runs slower)"
+        )
+    })
 }
 
 fn summary(pid: u32, p: &Profile, progress: &Progress, out: &Path, interrupted: bool, duration_reached: bool) -> String {
