@@ -593,3 +593,20 @@ fn subprocesses_are_sampled_when_asked() {
     assert!(p.processes.len() >= 2, "{:?}", p.processes);
     assert!(p.functions.iter().any(|f| p.str(f.name) == "spin"), "the child's work is in the profile");
 }
+
+#[test]
+fn blocking_launch_pauses_for_each_sample_and_the_program_still_ends_normally() {
+    let ws = Workspace::new();
+    let mut dap = Dap::stdio(&[]);
+    dap.initialize(json!({}));
+    let mut args = ws.launch_args(1.0, 3);
+    args["blocking"] = json!(true);
+    dap.ok("launch", args);
+    started_pid(&mut dap);
+    let exited = dap.wait_event("exited", TIMEOUT);
+    assert_eq!(exited["body"]["exitCode"], 3, "{exited}");
+    dap.wait_event("terminated", TIMEOUT);
+    let (path, samples) = saved_profile(&dap);
+    assert!(samples > 50, "{samples}");
+    assert!(function_names(&path).iter().any(|n| n == "spin"));
+}

@@ -23,6 +23,9 @@ pub struct Sampling {
     pub idle: bool,
     #[serde(default)]
     pub gil: bool,
+    /// Pause the target while reading each sample (ptrace), like py-spy's default.
+    #[serde(default)]
+    pub blocking: bool,
     /// Where profiles go; default `<workspace>/.ember`.
     #[serde(default)]
     pub output_dir: Option<String>,
@@ -150,9 +153,9 @@ fn process_id<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u32>, D::Error> 
 /// Every field Ember reads; schemas/{launch,attach}.schema.json document exactly these.
 pub const LAUNCH_FIELDS: &[&str] = &[
     "program", "module", "args", "cwd", "env", "python", "console",
-    "rate", "duration", "subprocesses", "idle", "gil", "outputDir",
+    "rate", "duration", "subprocesses", "idle", "gil", "blocking", "outputDir",
 ];
-pub const ATTACH_FIELDS: &[&str] = &["processId", "cwd", "rate", "duration", "subprocesses", "idle", "gil", "outputDir"];
+pub const ATTACH_FIELDS: &[&str] = &["processId", "cwd", "rate", "duration", "subprocesses", "idle", "gil", "blocking", "outputDir"];
 /// Fields editors add to every configuration; not Ember's, not worth a warning.
 const EDITOR_FIELDS: &[&str] = &[
     "type", "request", "name", "noDebug", "presentation", "preLaunchTask", "postDebugTask",
@@ -236,6 +239,7 @@ impl Sampling {
             subprocesses: self.subprocesses,
             idle: self.idle,
             gil: self.gil,
+            blocking: self.blocking,
             ..Default::default()
         };
         Ok(Plan { config, output_dir, workspace: workspace.to_path_buf() })
