@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Sampler benchmark: Ember vs py-spy vs CPython 3.15's own sampler on the adversarial workload.
 
-For a 3.11 and a 3.15 target it prints, side by side:
+Profilers: Ember (without pausing, and with --blocking), py-spy (3.11) and, for 3.15, CPython's
+own sampler. For a 3.11 and a 3.15 target it prints, side by side:
   * samples/s at each profiler's maximum rate (Ember --rate max, py-spy --nonblocking with a
     very high --rate, python3.15 -m profiling.sampling attach -r 1000khz);
   * impossible stacks: hot_a with leaf_b, hot_b with leaf_a, or hot_a and hot_b mixed, as a
@@ -97,8 +98,10 @@ def run_profiler(name, py, seconds, tmp):
     target = start_target(py, seconds + 1.5)
     time.sleep(0.5)
     pid = str(target.pid)
-    if name == "ember":
+    if name in ("ember", "ember-blocking"):
         cmd = [EMBER, "record", "--rate", "max", "-d", str(int(seconds)), "-f", "collapsed", "-o", out, "--pid", pid]
+        if name == "ember-blocking":
+            cmd.insert(2, "--blocking")
     elif name == "py-spy-pause":
         cmd = [PYSPY, "record", "--rate", "1000", "-d", str(int(seconds)), "-f", "raw", "-o", out, "--pid", pid]
     elif name == "py-spy":
@@ -151,8 +154,9 @@ def timed_work(py, work, profiler=None, rate=None, tmp=None):
     """Seconds the fixed work took, under `profiler` at `rate` (None = alone)."""
     target = subprocess.Popen([py, WORKLOAD, "1e9", "count", str(work)], stdout=subprocess.PIPE, text=True)
     prof = None
-    if profiler == "ember":
-        prof = subprocess.Popen([EMBER, "record", "--rate", rate, "-o", os.path.join(tmp, "slow.ember"), "--pid", str(target.pid)],
+    if profiler in ("ember", "ember-blocking"):
+        extra = ["--blocking"] if profiler == "ember-blocking" else []
+        prof = subprocess.Popen([EMBER, "record", *extra, "--rate", rate, "-o", os.path.join(tmp, "slow.ember"), "--pid", str(target.pid)],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     elif profiler == "py-spy":
         args = [PYSPY, "record", "--rate", "20000" if rate == "max" else rate, "-f", "raw", "-o", os.path.join(tmp, "slow.txt"), "--pid", str(target.pid)]
@@ -180,7 +184,7 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         for minor, py in pythons():
             # py-spy does not read 3.15 (it fails at once, which would read as no slowdown).
-            peers = ["ember"] + (["py-spy"] if PYSPY and minor != "3.15" else []) + (["cpython"] if minor == "3.15" else [])
+            peers = ["ember", "ember-blocking"] + (["py-spy"] if PYSPY and minor != "3.15" else []) + (["cpython"] if minor == "3.15" else [])
             print(f"\n== CPython {minor} ({py})")
             print(f"{'profiler':<13} {'samples/s':>11} {'impossible':>11} {'in leaf_*':>10} {'vs pausing':>11}")
             # Pausing the target gives the reference for where time goes: py-spy's own pausing

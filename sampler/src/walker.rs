@@ -317,7 +317,7 @@ impl ProcessWalker {
             return Ok(counts);
         }
         self.refresh_names(new_threads);
-        let frozen = match opts.blocking.then(|| Frozen::new(self.interp.pid)) {
+        let mut frozen = match opts.blocking.then(|| Frozen::new(self.interp.pid)) {
             None => None,
             Some(Ok(f)) => Some(f),
             // Could not stop it this pass (a debugger attached meanwhile?): counted, not sampled.
@@ -327,7 +327,7 @@ impl ProcessWalker {
             }
             Some(Err(e)) => return Err(e),
         };
-        self.frozen_running = frozen.as_ref().map(|f| f.running.clone());
+        self.frozen_running = frozen.as_mut().map(|f| std::mem::take(&mut f.running));
         let result = self.sample_threads(table, now, opts, out, new_threads, counts);
         // Detach before anything else: the target waits while we hold it.
         drop(frozen);
