@@ -35,6 +35,10 @@ const MAX_THREADS: usize = 4096;
 /// docs/architecture.md, "Reading disturbs the target").
 const RETRIES: usize = 16;
 const MIN_ATTEMPTS: usize = 2;
+/// Cached code objects are checked this often for having been freed and their address reused:
+/// those of each thread's last sample, and a share of the rest in rotation.
+const CODES_CHECK_EVERY: Duration = Duration::from_millis(2);
+const CODES_CHECK_ROTATION: usize = 128;
 /// Thread names are read again this often, to catch renames.
 const NAMES_EVERY: Duration = Duration::from_secs(1);
 /// A new Thread enters `threading._active` just after its thread state appears: while a thread
@@ -78,6 +82,9 @@ struct CodeMeta {
     lines: Lines,
     /// 3.11+: the size of its frames in the stack chunk, in words.
     frame_words: u32,
+    /// The code object's file, name and line-table pointers and first line as read: another
+    /// code object later allocated at the same address differs in them.
+    fingerprint: [u64; 4],
 }
 
 /// Whether a copied 3.11+ frame says it is running (3.11–3.13: or inside a C call) or, on
@@ -171,6 +178,8 @@ struct ThreadSlot {
     root: u64,
     root_misses: u32,
     last_pass: u64,
+    /// The code objects of its last sample, checked first for reuse (`check_codes`).
+    last_codes: Vec<u64>,
 }
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -203,6 +212,9 @@ pub struct ProcessWalker {
     mem: Remote,
     interp_addr: u64,
     codes: HashMap<u64, Option<Arc<CodeMeta>>, Fast>,
+    /// When the cached code objects were last checked, and where the rotation stands.
+    codes_checked: Instant,
+    codes_cursor: usize,
     frame_ids: HashMap<(u64, i64), FrameId, Fast>,
     threads: HashMap<u64, ThreadSlot, Fast>,
     pass: u64,
@@ -267,6 +279,8 @@ impl ProcessWalker {
             mem,
             interp_addr,
             codes: HashMap::default(),
+            codes_checked: Instant::now(),
+            codes_cursor: 0,
             frame_ids: HashMap::default(),
             threads: HashMap::default(),
             pass: 0,
@@ -317,6 +331,10 @@ impl ProcessWalker {
             return Ok(counts);
         }
         self.refresh_names(new_threads);
+        if self.codes_checked.elapsed() >= CODES_CHECK_EVERY {
+            self.codes_checked = Instant::now();
+            self.check_codes();
+        }
         let mut frozen = match opts.blocking.then(|| Frozen::new(self.interp.pid)) {
             None => None,
             Some(Ok(f)) => Some(f),
@@ -537,6 +555,10 @@ impl ProcessWalker {
             }
         }
         let flags = if running { FLAG_RUNNING } else { 0 } | if gil { FLAG_GIL } else { 0 };
+        if let Some(slot) = self.threads.get_mut(&tstate) {
+            slot.last_codes.clear();
+            slot.last_codes.extend(self.raw.iter().map(|r| r.code));
+        }
         out.samples.push(Sample { time_ns, pid: self.interp.pid, tid, flags, start: start as u32, len: (out.frames.len() - start) as u32 });
         counts.samples += 1;
         Ok(next)
@@ -591,6 +613,7 @@ impl ProcessWalker {
             root: 0,
             root_misses: 0,
             last_pass: self.pass,
+            last_codes: Vec::new(),
         })
     }
 
@@ -1091,6 +1114,61 @@ impl ProcessWalker {
         meta
     }
 
+    /// Code objects are freed (a module's top-level code once imported, class bodies, exec'd
+    /// code) and new ones may take their address; names cached by address would then be wrong
+    /// for good. Reads the fingerprint fields of the code objects in each thread's last
+    /// sample (the ones being sampled now) and of CODES_CHECK_ROTATION others in one call, and
+    /// forgets every one that changed, with its frame ids: a dead code's name lasts at most
+    /// CODES_CHECK_EVERY. (Seen before: a 3.8 program profiled from its start showed its
+    /// innermost function as an imported module's `<module>` in 16% of samples.)
+    fn check_codes(&mut self) {
+        let l = self.layout;
+        let name = l.code_qualname.unwrap_or(l.code_name);
+        let fields = [l.code_filename, name, l.code_firstlineno, l.code_linetable];
+        let lo = *fields.iter().min().unwrap();
+        let hi = fields.iter().max().unwrap() + 8;
+        let mut batch: Vec<u64> = self.threads.values().flat_map(|t| t.last_codes.iter().copied()).collect();
+        if self.codes.len() > CODES_CHECK_ROTATION {
+            let mut all: Vec<u64> = self.codes.keys().copied().collect();
+            all.sort_unstable();
+            let start = self.codes_cursor % all.len();
+            batch.extend(all.iter().cycle().skip(start).take(CODES_CHECK_ROTATION));
+            self.codes_cursor = start + CODES_CHECK_ROTATION;
+        } else {
+            batch.extend(self.codes.keys().copied());
+        }
+        batch.sort_unstable();
+        batch.dedup();
+        batch.retain(|c| matches!(self.codes.get(c), Some(Some(_))));
+        if batch.is_empty() {
+            return;
+        }
+        self.regions.clear();
+        self.regions.extend(batch.iter().map(|&c| (c + lo as u64, hi - lo)));
+        let stale: Vec<u64> = match self.mem.read_many(&self.regions, &mut self.buf) {
+            Ok(true) => batch
+                .iter()
+                .enumerate()
+                .filter(|&(i, c)| {
+                    let b = &self.buf[i * (hi - lo)..(i + 1) * (hi - lo)];
+                    let now = [b.u64_at(l.code_filename - lo), b.u64_at(name - lo), b.i32_at(l.code_firstlineno - lo) as u64, b.u64_at(l.code_linetable - lo)];
+                    self.codes.get(c).and_then(|m| m.as_ref()).is_some_and(|m| m.fingerprint != now)
+                })
+                .map(|(_, &c)| c)
+                .collect(),
+            // Some code object's memory is gone: start the caches afresh.
+            _ => batch,
+        };
+        if stale.is_empty() {
+            return;
+        }
+        for c in &stale {
+            self.codes.remove(c);
+        }
+        let stale: std::collections::HashSet<u64> = stale.into_iter().collect();
+        self.frame_ids.retain(|(c, _), _| !stale.contains(c));
+    }
+
     fn read_code(&self, code: u64) -> Option<CodeMeta> {
         let l = self.layout;
         let mut b = vec![0u8; l.code_adaptive.unwrap_or(l.code_linetable + 8)];
@@ -1113,6 +1191,7 @@ impl ProcessWalker {
             }
             Frames::Objects(_) => 0,
         };
-        Some(CodeMeta { file: file.into(), qualname: qualname.into(), first_line, lines: Lines::decode(kind, &table, first_line), frame_words })
+        let fingerprint = [b.u64_at(l.code_filename), name_ptr, b.i32_at(l.code_firstlineno) as u64, b.u64_at(l.code_linetable)];
+        Some(CodeMeta { file: file.into(), qualname: qualname.into(), first_line, lines: Lines::decode(kind, &table, first_line), frame_words, fingerprint })
     }
 }

@@ -12,6 +12,8 @@ pub struct Counts {
     pub torn: u64,
     /// Samples whose innermost frame is leaf_a or leaf_b.
     pub in_leaf: u64,
+    /// The most common innermost frames (name:line, depth), for failure messages.
+    pub top: Vec<(String, u64)>,
 }
 
 fn run(py: &std::path::Path, secs: f64, rate: Rate) -> Counts {
@@ -25,7 +27,8 @@ fn run_with(py: &std::path::Path, config: Config, after: impl FnOnce(u32)) -> Co
     let child = std::process::Command::new(py).arg(workload("adversarial.py")).arg(format!("{}", secs + 3.0)).spawn().unwrap();
     let pid = child.id();
     let session = Session::start(Target::Child(child), config).unwrap();
-    let mut c = Counts { samples: 0, impossible: 0, torn: 0, in_leaf: 0 };
+    let mut c = Counts { samples: 0, impossible: 0, torn: 0, in_leaf: 0, top: Vec::new() };
+    let mut tops: std::collections::HashMap<String, u64> = Default::default();
     let mut names: Vec<Option<u8>> = Vec::new(); // frame id → 1 hot_a, 2 hot_b, 3 leaf_a, 4 leaf_b
     for ev in session.events.iter() {
         if let Event::Samples(batch) = ev {
@@ -55,6 +58,10 @@ fn run_with(py: &std::path::Path, config: Config, after: impl FnOnce(u32)) -> Co
                 }
                 c.samples += 1;
                 c.in_leaf += leaf as u64;
+                if let Some(&f) = frames.last() {
+                    let i = session.frames.get(f).unwrap();
+                    *tops.entry(format!("{}:{} depth {}", i.qualname, i.line, frames.len())).or_default() += 1;
+                }
                 if (a && b) || (a && lb) || (b && la) || (la && lb) {
                     c.impossible += 1;
                     if c.impossible <= 3 {
@@ -67,6 +74,10 @@ fn run_with(py: &std::path::Path, config: Config, after: impl FnOnce(u32)) -> Co
         }
     }
     c.torn = session.stats.snapshot().torn;
+    let mut tops: Vec<(String, u64)> = tops.into_iter().collect();
+    tops.sort_by(|a, b| b.1.cmp(&a.1));
+    tops.truncate(5);
+    c.top = tops;
     after(pid);
     // Done with it: a workload left running would share the cores with the next version's.
     let _ = std::process::Command::new("kill").arg(pid.to_string()).status();
@@ -144,6 +155,6 @@ fn blocking_reads_are_exact_on_every_version() {
         // A stopped target cannot tear; the odd read at interpreter start-up (code objects
         // still being built) may still fail its sanity checks.
         assert!(c.torn * 100 < c.samples, "{label}: {} torn", c.torn);
-        assert!((15.0..50.0).contains(&share), "{label}: {share:.1}% of samples in a leaf");
+        assert!((15.0..50.0).contains(&share), "{label}: {share:.1}% of samples in a leaf; most common stacks: {:?}", c.top);
     }
 }

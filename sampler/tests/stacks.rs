@@ -48,3 +48,44 @@ fn stacks_equal_the_interpreters_own_view() {
         assert!(!main.running && !main.gil, "{label}: the sleeping main thread is idle without the GIL");
     }
 }
+
+/// Code objects die and new ones take their addresses (`code_reuse.py` compiles and drops 20
+/// functions in turn): every round's function must be reported under its own name and file,
+/// not a dead predecessor's, on every version.
+#[test]
+fn a_reused_code_address_gets_the_new_codes_name() {
+    use ember_sampler::{Config, Event, Rate, Session, Target};
+    for (label, py) in pythons() {
+        let child = std::process::Command::new(&py).arg(workload("code_reuse.py")).arg("0.1").spawn().unwrap();
+        let config = Config { rate: Rate::Hz(1000.0), ..Config::default() };
+        let session = Session::start(Target::Child(child), config).unwrap();
+        let mut seen = std::collections::BTreeSet::new();
+        let mut mismatched = 0;
+        for ev in session.events.iter() {
+            if let Event::Samples(batch) = ev {
+                for (_, frames) in batch.iter() {
+                    let Some(&f) = frames.last() else { continue };
+                    let info = session.frames.get(f).unwrap();
+                    if let Some(n) = info.qualname.strip_prefix("work_") {
+                        // Every frame of a round's code (the function, and the module code
+                        // that called it) names that round's file.
+                        let file = format!("<round {n}>");
+                        let wrong = frames.iter().filter(|&&g| {
+                            let i = session.frames.get(g).unwrap();
+                            i.file.starts_with("<round ") && *i.file != *file
+                        });
+                        mismatched += wrong.count();
+                        seen.insert(n.to_string());
+                    }
+                }
+                session.recycle(batch);
+            }
+        }
+        eprintln!("{label}: rounds seen {}, mismatched {mismatched}", seen.len());
+        assert!(seen.len() >= 18, "{label}: only {} of 20 rounds' functions seen: {seen:?}", seen.len());
+        // A dead code's name may outlive it by one check interval (2 ms): a sample or two per
+        // round at 1 kHz, each with two frames of that round. Never checking gave 20 rounds
+        // under one name; checking every 20 ms, 162 wrong frames.
+        assert!(mismatched <= 2 * 2 * 20, "{label}: {mismatched} frames named after a dead round");
+    }
+}
