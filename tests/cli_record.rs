@@ -223,3 +223,32 @@ fn torn_reads_point_to_blocking_which_records_them() {
     let names: Vec<&str> = p.functions.iter().map(|f| p.str(f.name)).collect();
     assert!(names.contains(&"leaf_a") && names.contains(&"leaf_b"), "{names:?}");
 }
+
+/// A target another tracer holds cannot be paused: --blocking says so, and the target runs on.
+#[test]
+fn blocking_a_process_another_tracer_holds_is_a_clear_error() {
+    let py = python("3.11");
+    let mut target = Command::new(&py).arg(workload("adversarial.py")).arg("20").spawn().unwrap();
+    // A tracer (ptrace seize through ctypes) that holds the target until killed.
+    let seize = format!(
+        "import ctypes, sys, time; libc = ctypes.CDLL(None, use_errno=True); \
+         r = libc.ptrace(0x4206, {}, 0, 0); print(r, flush=True); time.sleep(30)",
+        target.id()
+    );
+    let mut tracer = Command::new(&py).args(["-c", &seize]).stdout(Stdio::piped()).spawn().unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(tracer.stdout.as_mut().unwrap()), &mut line).unwrap();
+    assert_eq!(line.trim(), "0", "the helper could not trace the target");
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("p.ember");
+    let o = ember(&["record", "--blocking", "-d", "1", "-o", out.to_str().unwrap(), "--pid", &target.id().to_string()]);
+    let _ = tracer.kill();
+    let _ = tracer.wait();
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("ptrace was refused") && stderr(&o).contains("another debugger"), "{}", stderr(&o));
+    std::thread::sleep(Duration::from_millis(100));
+    let status = std::fs::read_to_string(format!("/proc/{}/status", target.id())).unwrap();
+    assert!(status.contains("State:\tR") || status.contains("State:\tS"), "{status}");
+    target.kill().unwrap();
+    target.wait().unwrap();
+}
