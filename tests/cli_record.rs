@@ -252,3 +252,24 @@ fn blocking_a_process_another_tracer_holds_is_a_clear_error() {
     target.kill().unwrap();
     target.wait().unwrap();
 }
+
+/// A stack that changes every microsecond (3.10) may not hold still for a read: `dump` says so
+/// and names --blocking instead of showing an empty, idle thread; --blocking reads it.
+#[test]
+fn dump_of_a_fast_changing_stack_never_shows_it_empty() {
+    let py = python("3.10");
+    let mut target = Command::new(&py).arg(workload("adversarial.py")).arg("20").spawn().unwrap();
+    std::thread::sleep(Duration::from_millis(400));
+    let pid = target.id().to_string();
+    let plain = String::from_utf8_lossy(&ember(&["dump", &pid]).stdout).into_owned();
+    assert!(!plain.contains("(no Python frames)"), "{plain}");
+    assert!(plain.contains("in hot_") || plain.contains("ember dump --blocking"), "{plain}");
+    let o = ember(&["dump", "--blocking", &pid]);
+    let blocking = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(blocking.contains("(running, holds the GIL)") && blocking.contains("in main"), "{blocking}");
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    assert!(status.contains("TracerPid:\t0"), "{status}");
+    target.kill().unwrap();
+    target.wait().unwrap();
+}

@@ -327,7 +327,7 @@ fn signal_of(st: &std::process::ExitStatus) -> Option<i32> {
     st.signal()
 }
 
-pub(crate) fn dump(pid: u32) -> Result<Vec<ThreadStack>, Error> {
+pub(crate) fn dump(pid: u32, blocking: bool) -> Result<Vec<ThreadStack>, Error> {
     if !process::exists(pid) {
         return Err(Error::NoSuchProcess(pid));
     }
@@ -336,7 +336,7 @@ pub(crate) fn dump(pid: u32) -> Result<Vec<ThreadStack>, Error> {
     let table = FrameTable::new();
     let mut batch = Batch::default();
     let mut threads: Vec<ThreadInfo> = Vec::new();
-    let opts = SampleOptions { idle: true, gil_only: false, blocking: false, retry_budget: Duration::from_millis(1) };
+    let opts = SampleOptions { idle: true, gil_only: false, blocking, retry_budget: Duration::from_millis(1) };
     // Two passes: the first teaches the walker each thread's addresses.
     walker.sample_all(&table, &|| 0, opts, &mut batch, &mut threads)?;
     batch.clear();
@@ -347,7 +347,7 @@ pub(crate) fn dump(pid: u32) -> Result<Vec<ThreadStack>, Error> {
     for t in &threads {
         match out.iter_mut().find(|o| o.tid == t.tid) {
             Some(o) => o.name = t.name.clone(),
-            None => out.push(ThreadStack { pid, tid: t.tid, name: t.name.clone(), running: false, gil: false, frames: Vec::new() }),
+            None => out.push(ThreadStack { pid, tid: t.tid, name: t.name.clone(), running: false, gil: false, frames: Vec::new(), read: false }),
         }
     }
     out.sort_by_key(|t| (t.tid != pid, t.tid));
@@ -356,6 +356,7 @@ pub(crate) fn dump(pid: u32) -> Result<Vec<ThreadStack>, Error> {
             t.running = s.flags & crate::event::FLAG_RUNNING != 0;
             t.gil = s.flags & crate::event::FLAG_GIL != 0;
             t.frames = frames.iter().filter_map(|&f| table.get(f)).collect();
+            t.read = true;
         }
     }
     Ok(out)

@@ -434,6 +434,9 @@ impl Adapter {
             .into_iter()
             .find(|t| t.tid == tid)
             .ok_or_else(|| format!("thread {tid} of PID {pid} is gone or runs no Python code; refresh the threads"))?;
+        if !t.read {
+            return Err(ErrorMessage::new(format!("the stack of thread {tid} changed during every read; pause the program to see it")));
+        }
         let line_base = if self.caps.lines_at1 { 0 } else { 1 };
         let column = if self.caps.columns_at1 { 1 } else { 0 };
         let total = t.frames.len();
@@ -665,7 +668,7 @@ async fn start_recording(target: Target, config: ember_sampler::Config, meta: cr
 }
 
 async fn dump(pid: u32) -> Result<Vec<ember_sampler::ThreadStack>, String> {
-    match tokio::time::timeout(Duration::from_secs(5), tokio::task::spawn_blocking(move || ember_sampler::dump(pid))).await {
+    match tokio::time::timeout(Duration::from_secs(5), tokio::task::spawn_blocking(move || ember_sampler::dump(pid, false))).await {
         Ok(Ok(r)) => r.map_err(|e| e.to_string()),
         Ok(Err(e)) => Err(e.to_string()),
         Err(_) => Err("reading the stacks took more than 5 s".into()),
