@@ -76,7 +76,7 @@ fn run_with(py: &std::path::Path, config: Config, after: impl FnOnce(u32)) -> Co
     }
     c.torn = session.stats.snapshot().torn;
     let mut tops: Vec<(String, u64)> = tops.into_iter().collect();
-    tops.sort_by(|a, b| b.1.cmp(&a.1));
+    tops.sort_by_key(|t| std::cmp::Reverse(t.1));
     tops.truncate(5);
     c.top = tops;
     after(pid);

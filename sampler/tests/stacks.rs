@@ -17,7 +17,7 @@ fn stacks_equal_the_interpreters_own_view() {
         let child = Kill(start_ready(&py, &[workload("known_stacks.py").to_str().unwrap(), report.to_str().unwrap()]));
         let pid = child.0.id();
         let expected: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
-        let threads = ember_sampler::dump(pid).unwrap_or_else(|e| panic!("{label}: dump failed: {e}"));
+        let threads = ember_sampler::dump(pid, false).unwrap_or_else(|e| panic!("{label}: dump failed: {e}"));
         let mut checked = 0;
         for (tid, want) in expected.as_object().unwrap() {
             let tid: u32 = tid.parse().unwrap();

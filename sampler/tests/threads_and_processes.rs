@@ -101,7 +101,7 @@ fn clear_errors() {
     // Not Python.
     let child = Kill(std::process::Command::new("sleep").arg("30").spawn().unwrap());
     std::thread::sleep(Duration::from_millis(100));
-    let err = ember_sampler::dump(child.0.id()).unwrap_err();
+    let err = ember_sampler::dump(child.0.id(), false).unwrap_err();
     assert!(matches!(err, Error::NotPython { .. }), "{err}");
     assert!(err.to_string().contains("sleep"), "{err}");
     let child2 = std::process::Command::new("sleep").arg("30").spawn().unwrap();
@@ -120,7 +120,7 @@ fn clear_errors() {
             }
             let c = Kill(std::process::Command::new(&py).args(["-c", "import time; time.sleep(30)"]).spawn().unwrap());
             std::thread::sleep(Duration::from_millis(300));
-            let err = ember_sampler::dump(c.0.id()).unwrap_err();
+            let err = ember_sampler::dump(c.0.id(), false).unwrap_err();
             assert!(matches!(err, Error::UnsupportedPython { .. }), "{v}: {err}");
             assert!(err.to_string().contains(word) && err.to_string().contains("3.8 to 3.15"), "{v}: {err}");
             checked += 1;
