@@ -87,6 +87,19 @@ struct CodeMeta {
     fingerprint: [u64; 4],
 }
 
+/// The fields that tell a code object from another later allocated at its address (file,
+/// name and line-table pointers, first line), and the span of the object that holds them.
+fn fingerprint_span(l: &Layout) -> (usize, usize) {
+    let fields = [l.code_filename, l.code_qualname.unwrap_or(l.code_name), l.code_firstlineno, l.code_linetable];
+    (*fields.iter().min().unwrap(), fields.iter().max().unwrap() + 8)
+}
+
+/// `CodeMeta::fingerprint` from a code object's bytes starting at its offset `from`.
+fn fingerprint(l: &Layout, b: &[u8], from: usize) -> [u64; 4] {
+    let name = l.code_qualname.unwrap_or(l.code_name);
+    [b.u64_at(l.code_filename - from), b.u64_at(name - from), b.i32_at(l.code_firstlineno - from) as u64, b.u64_at(l.code_linetable - from)]
+}
+
 /// Whether a copied 3.11+ frame says it is running (3.11–3.13: or inside a C call) or, on
 /// 3.14+, not popped (see `Liveness`).
 fn running(fl: &InterpFrame, fb: &[u8]) -> bool {
@@ -1123,10 +1136,7 @@ impl ProcessWalker {
     /// innermost function as an imported module's `<module>` in 16% of samples.)
     fn check_codes(&mut self) {
         let l = self.layout;
-        let name = l.code_qualname.unwrap_or(l.code_name);
-        let fields = [l.code_filename, name, l.code_firstlineno, l.code_linetable];
-        let lo = *fields.iter().min().unwrap();
-        let hi = fields.iter().max().unwrap() + 8;
+        let (lo, hi) = fingerprint_span(l);
         let mut batch: Vec<u64> = self.threads.values().flat_map(|t| t.last_codes.iter().copied()).collect();
         if self.codes.len() > CODES_CHECK_ROTATION {
             let mut all: Vec<u64> = self.codes.keys().copied().collect();
@@ -1150,8 +1160,7 @@ impl ProcessWalker {
                 .iter()
                 .enumerate()
                 .filter(|&(i, c)| {
-                    let b = &self.buf[i * (hi - lo)..(i + 1) * (hi - lo)];
-                    let now = [b.u64_at(l.code_filename - lo), b.u64_at(name - lo), b.i32_at(l.code_firstlineno - lo) as u64, b.u64_at(l.code_linetable - lo)];
+                    let now = fingerprint(l, &self.buf[i * (hi - lo)..(i + 1) * (hi - lo)], lo);
                     self.codes.get(c).and_then(|m| m.as_ref()).is_some_and(|m| m.fingerprint != now)
                 })
                 .map(|(_, &c)| c)
@@ -1191,7 +1200,7 @@ impl ProcessWalker {
             }
             Frames::Objects(_) => 0,
         };
-        let fingerprint = [b.u64_at(l.code_filename), name_ptr, b.i32_at(l.code_firstlineno) as u64, b.u64_at(l.code_linetable)];
+        let fingerprint = fingerprint(l, &b, 0);
         Some(CodeMeta { file: file.into(), qualname: qualname.into(), first_line, lines: Lines::decode(kind, &table, first_line), frame_words, fingerprint })
     }
 }
