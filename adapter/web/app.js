@@ -187,14 +187,29 @@ function updateButtons() {
 
 // ---------- zoom, history, focus ----------
 function currentZoom() { return S.tree.find(S.zoomPath); }
-function zoomTo(node, push = true) {
+function zoomTo(node, push = true, tell = true) {
   if (!S.tree) return;
   const path = S.tree.funcPath(node);
   if (push && path.join() !== S.zoomPath.join()) S.history.push(S.zoomPath);
   S.zoomPath = path;
   main.setZoom(node);
   redraw();
-  sendFocus();
+  if (tell) sendFocus();
+}
+// The editor cleared its focus: show the whole profile again (Back returns to the zoom), and
+// do not tell the editor what it just told us.
+function editorClearedFocus() {
+  if (!S.tree) return;
+  clearTimeout(focusTimer);
+  if (S.mode === 'root' || S.mode === 'sandwich') {
+    S.mode = 'tree'; S.zoomPath = []; S.history = []; S.selected = -1;
+    rebuild();
+  } else if (S.zoomPath.length) {
+    zoomTo(0, true, false);
+  } else {
+    return;
+  }
+  flash('the editor cleared its focus: showing the whole profile');
 }
 // Selection changes only move the outline (and the details panel).
 function select(v) {
@@ -623,7 +638,8 @@ async function start(index) {
   statusText();
   liveStream?.close();
   loadedGen = -1;
-  liveStream = watch(index, (p) => { if (loadedGen === -1) { loadedGen = p.generation; S.progress = p; statusText(); return; } onProgress(p); });
+  liveStream = watch(index, (p) => { if (loadedGen === -1) { loadedGen = p.generation; S.progress = p; statusText(); return; } onProgress(p); },
+    (f) => { if (f.focus === null) editorClearedFocus(); });
   window.ember.ready = true;
 }
 

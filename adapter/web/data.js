@@ -91,10 +91,12 @@ export class Profile {
   }
 }
 
-// Live progress: calls onProgress with {samples, rate, generation, finished, ...}.
-export function watch(index, onProgress) {
+// Live progress: calls onProgress with {samples, rate, generation, finished, ...}; and
+// onFocus with {focus: null} when the editor clears its focus.
+export function watch(index, onProgress, onFocus) {
   const es = new EventSource(api('live', { p: index }));
   es.addEventListener('progress', (e) => onProgress(JSON.parse(e.data)));
+  es.addEventListener('focus', (e) => onFocus(JSON.parse(e.data)));
   return es;
 }
 

@@ -573,6 +573,9 @@ impl Server {
             "ember.loadProfile" => self.load_profile_command(arg),
             "ember.clearFocus" => {
                 self.set_focus(None);
+                if let Ok(web) = &self.web {
+                    web.clear_focus();
+                }
                 Ok(json!({ "focus": null }))
             }
             "ember.toggleInline" => {

@@ -16,7 +16,8 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::mpsc;
+use futures::StreamExt;
+use tokio::sync::{mpsc, watch};
 
 pub struct State {
     pub token: String,
@@ -24,6 +25,7 @@ pub struct State {
     pub root: PathBuf,
     pub profiles: Vec<Served>,
     pub events: mpsc::Sender<PageEvent>,
+    pub focus_cleared: watch::Receiver<u64>,
 }
 
 type S = Arc<State>;
@@ -115,7 +117,8 @@ async fn profile(AxState(st): AxState<S>, Query(q): Query<HashMap<String, String
 }
 
 /// Progress as server-sent events: one on connect, then one per change, at most five a
-/// second (the recorder publishes about that often).
+/// second (the recorder publishes about that often). The same stream carries `focus` events
+/// when the editor clears its focus (`WebServer::clear_focus`).
 async fn live(AxState(st): AxState<S>, Query(q): Query<HashMap<String, String>>) -> Response {
     let served = match pick(&st, &q) {
         Ok(s) => s.clone(),
@@ -140,6 +143,15 @@ async fn live(AxState(st): AxState<S>, Query(q): Query<HashMap<String, String>>)
         let ev = Event::default().event("progress").data(data.to_string());
         Some((Ok::<_, std::convert::Infallible>(ev), (rx, false)))
     });
+    // Only clears after this page connected: one from before is not news to it.
+    let mut cleared = st.focus_cleared.clone();
+    cleared.mark_unchanged();
+    let focus = futures::stream::unfold(cleared, |mut rx| async move {
+        rx.changed().await.ok()?;
+        let ev = Event::default().event("focus").data(r#"{"focus":null}"#);
+        Some((Ok(ev), rx))
+    });
+    let stream = futures::stream::select(stream.boxed(), focus.boxed());
     Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(5))).into_response()
 }
 

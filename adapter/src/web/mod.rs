@@ -3,7 +3,8 @@
 //! Contract used by the CLI, the DAP server and the LSP server:
 //! `WebServer::start(WebOptions, SharedProfile)` binds 127.0.0.1, returns the URL with its
 //! random token, serves the page (live when the profile grows), and reports what the user does
-//! in the page through `WebServer::events` (focus changes, clicks on a frame's source).
+//! in the page through `WebServer::events` (focus changes, clicks on a frame's source); the
+//! editor's own focus command reaches open pages through `WebServer::clear_focus`.
 //! `WebServer::start_many` serves several profiles (the page switches and compares them).
 
 mod api;
@@ -17,7 +18,7 @@ use crate::profile::{FrameId, FuncId, Profile, StackId, NO_PARENT};
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::Arc;
-use tokio::sync::{mpsc, Notify};
+use tokio::sync::{mpsc, watch, Notify};
 
 #[derive(Debug, Clone, Default)]
 pub struct WebOptions {
@@ -75,6 +76,8 @@ pub struct WebServer {
     pub url: String,
     pub port: u16,
     pub events: mpsc::Receiver<PageEvent>,
+    /// Counts the editor's "clear focus" commands; each open page resets its zoom when it moves.
+    focus_cleared: watch::Sender<u64>,
     shutdown: Arc<Notify>,
 }
 
@@ -113,14 +116,22 @@ impl WebServer {
             None => std::env::current_dir()?,
         };
         let (tx, events) = mpsc::channel(256);
-        let state = Arc::new(api::State { token: token.clone(), port, root, profiles, events: tx });
+        let (focus_cleared, cleared) = watch::channel(0);
+        let state = Arc::new(api::State { token: token.clone(), port, root, profiles, events: tx, focus_cleared: cleared });
         let app = api::router(state);
         let shutdown = Arc::new(Notify::new());
         let stop = shutdown.clone();
         tokio::spawn(async move {
             let _ = axum::serve(listener, app).with_graceful_shutdown(async move { stop.notified().await }).await;
         });
-        Ok(WebServer { url: format!("http://127.0.0.1:{port}/?token={token}"), port, events, shutdown })
+        Ok(WebServer { url: format!("http://127.0.0.1:{port}/?token={token}"), port, events, focus_cleared, shutdown })
+    }
+
+    /// The editor cleared its focus (`ember.clearFocus`): open pages zoom out to the whole
+    /// profile, so the page and the inline timings show the same samples again. Pages do not
+    /// echo it back as a focus event; the editor already knows.
+    pub fn clear_focus(&self) {
+        self.focus_cleared.send_modify(|n| *n += 1);
     }
 
     /// The page's URL opened on one function ("function as root", or its sandwich of callers
