@@ -3,7 +3,7 @@
 //! every page event as one JSON line so tests can assert what an editor would receive.
 //!
 //! Usage: web_fixture [--root DIR] [--live] KIND...   (serve)
-//!        web_fixture --write DIR KIND...              (save KIND.ember files for `ember serve`)   KIND: demo | demo-new | deep:N | big:SAMPLES:STACKS:DEPTH
+//!        web_fixture --write DIR KIND...              (save KIND.ember files for `ember serve`)   KIND: demo | demo-new | procs | deep:N | big:SAMPLES:STACKS:DEPTH
 //! `--live` grows the first profile for 3 s (samples pushed every 100 ms, progress ticks).
 //! `--replace KIND` swaps the first profile for KIND after 1.5 s (as the LSP server does when
 //! a newer recording arrives: `SharedProfile::replace`).
@@ -22,6 +22,7 @@ fn build(kind: &str) -> ember::profile::Profile {
     match parts[0] {
         "demo" => web_profiles::demo(),
         "demo-new" => web_profiles::demo_with(2, false),
+        "procs" => web_profiles::procs(),
         "deep" => web_profiles::deep(n(1).unwrap_or(5000) as u32),
         "big" => web_profiles::big(n(1).unwrap_or(1_000_000), n(2).unwrap_or(100_000), n(3).unwrap_or(500)),
         other => panic!("unknown profile kind {other}"),

@@ -519,7 +519,14 @@ $('mode-sandwich').onclick = () => { const f = S.mode === 'sandwich' ? S.func : 
 $('mode-root').onclick = () => { const f = S.mode === 'root' ? S.func : S.tree.func[S.selected]; setMode('root', f); };
 $('back').onclick = back;
 $('reset').onclick = reset;
-$('thread').onchange = (e) => { S.filter.threads = e.target.value === '' ? null : new Set([+e.target.value]); refreshTime(); rebuild(); };
+// A thread ("3"), or every thread of one process ("pid:201") when the profile has several.
+function threadSet(value, prof = S.prof) {
+  if (value === '') return null;
+  if (!value.startsWith('pid:')) return new Set([+value]);
+  const pid = +value.slice(4);
+  return new Set(prof.threads.flatMap((t, i) => (t.pid === pid ? [i] : [])));
+}
+$('thread').onchange = (e) => { S.filter.threads = threadSet(e.target.value); refreshTime(); rebuild(); };
 $('kind').onchange = (e) => { S.filter.flags = +e.target.value; refreshTime(); rebuild(); };
 $('timebtn').onclick = () => {
   $('time').hidden = !$('time').hidden;
@@ -556,8 +563,23 @@ function timedControls() {
 function fillThreads() {
   const sel = $('thread');
   const cur = sel.value;
-  sel.replaceChildren(new Option('All threads', ''), ...S.prof.threads.map((t, i) => new Option(`${t.name || 'thread'} (${t.tid})`, String(i))));
+  const prof = S.prof, option = (t, i) => new Option(`${t.name || 'thread'} (${t.tid})`, String(i));
+  const pids = [...new Set(prof.threads.map((t) => t.pid))];
+  if (pids.length < 2) {
+    sel.replaceChildren(new Option('All threads', ''), ...prof.threads.map(option));
+  } else {
+    // Several processes (--subprocesses): one group each, headed by "all of its threads".
+    sel.replaceChildren(new Option('All processes', ''), ...pids.map((pid) => {
+      const group = document.createElement('optgroup');
+      const cmd = (prof.processes.find((q) => q.pid === pid)?.command_line || []).join(' ');
+      group.label = `process ${pid}${cmd ? ` · ${cmd}` : ''}`;
+      group.append(new Option(`all threads of ${pid}`, `pid:${pid}`), ...prof.threads.flatMap((t, i) => (t.pid === pid ? [option(t, i)] : [])));
+      return group;
+    }));
+  }
   sel.value = cur;
+  // A live profile gains threads: a process filter takes in its new ones.
+  if (cur.startsWith('pid:')) S.filter.threads = threadSet(cur);
 }
 
 // ---------- live updates ----------

@@ -188,3 +188,29 @@ test('time view: heatmap and thread strips; dragging selects a range for the fla
   await page.click('#timebtn');
   assert.deepEqual(page.errors, []);
 });
+
+test('with several processes the thread filter groups threads by process and can take a whole one', async () => {
+  const procs = await serveFiles(['procs'], root);
+  try {
+    const p2 = await openPage(browser, procs.url);
+    const total = () => p2.evaluate(() => window.ember.S.tree.total[0]);
+    const groups = await p2.evaluate(() => [...document.querySelectorAll('#thread optgroup')].map((g) => [g.label, [...g.children].map((o) => o.textContent)]));
+    assert.deepEqual(groups, [
+      ['process 200 · python app.py', ['all threads of 200', 'MainThread (200)']],
+      ['process 201 · python -c child', ['all threads of 201', 'MainThread (201)', 'pool (202)']],
+    ]);
+    assert.equal(await total(), 600);
+    await p2.selectOption('#thread', 'pid:201');
+    assert.equal(await total(), 300, "the child's two threads");
+    assert.equal(await frameRect(p2, 'parse') !== null && await frameRect(p2, 'idle') !== null, true);
+    await p2.selectOption('#thread', { label: 'pool (202)' });
+    assert.equal(await total(), 100);
+    await p2.selectOption('#thread', 'pid:200');
+    assert.equal(await total(), 300);
+    assert.equal(await frameRect(p2, 'parse'), null, 'the parent never parsed');
+    await shot(p2, 'views-process-filter');
+    await p2.close();
+  } finally {
+    procs.stop();
+  }
+});

@@ -163,3 +163,35 @@ pub fn big(samples: usize, stacks: usize, max_depth: usize) -> Profile {
     p.meta.duration_ns = 10_000_000_000;
     p
 }
+
+/// A program and its child process (`--subprocesses`): parent 200 (MainThread: main>work 300),
+/// child 201 (MainThread: main>work>parse 200; pool: worker_loop>idle 100). 600 samples.
+pub fn procs() -> Profile {
+    let mut p = Profile::new(meta("app.py"));
+    let main = p.intern_function("app.py", "main", 1);
+    let work = p.intern_function("app.py", "work", 5);
+    let parse = p.intern_function("/usr/lib/python3.12/json/decoder.py", "parse", 10);
+    let wl = p.intern_function("app.py", "worker_loop", 12);
+    let idle = p.intern_function("app.py", "idle", 9);
+    let (main2, work6, parse11) = (p.intern_frame(main, 2), p.intern_frame(work, 6), p.intern_frame(parse, 11));
+    let (wl14, idle10) = (p.intern_frame(wl, 14), p.intern_frame(idle, 10));
+    let worked = p.intern_stack_path(&[main2, work6]).unwrap();
+    let parsed = p.intern_stack_path(&[main2, work6, parse11]).unwrap();
+    let idled = p.intern_stack_path(&[wl14, idle10]).unwrap();
+    for (pid, parent, cmd) in [(200, None, "app.py"), (201, Some(200), "-c child")] {
+        p.processes.push(ember::profile::Process {
+            pid,
+            parent,
+            command_line: vec!["python".into(), cmd.into()],
+            python_version: Some("3.12.7".into()),
+            exit_code: Some(0),
+        });
+    }
+    let plan = [(p.thread(200, 200, Some("MainThread")), worked, 300), (p.thread(201, 201, Some("MainThread")), parsed, 200), (p.thread(201, 202, Some("pool")), idled, 100)];
+    for (thread, stack, count) in plan {
+        for i in 0..count as u64 {
+            p.push_sample(i * 10_000_000, thread, stack, FLAG_RUNNING | FLAG_GIL);
+        }
+    }
+    p
+}
