@@ -67,5 +67,11 @@ if [ -f clients/vscode/package-lock.json ] && [ ! -d clients/vscode/node_modules
   (cd clients/vscode && npm ci --no-audit --no-fund --loglevel=error)
 fi
 
+# The Zed extension is built for WebAssembly by its test (tests/python/test_client_zed.py).
+if command -v rustup >/dev/null && ! rustup target list --installed 2>/dev/null | grep -qx wasm32-wasip2; then
+  step "rustup target add wasm32-wasip2"
+  rustup target add wasm32-wasip2 >/dev/null || echo "setup: could not add wasm32-wasip2; the Zed extension's WebAssembly build test will be skipped" >&2
+fi
+
 step "cargo build --release"
 cargo build --release --quiet
