@@ -25,9 +25,12 @@ fn run(py: &std::path::Path, secs: f64, rate: Rate) -> Counts {
 /// the target still runs.
 fn run_with(py: &std::path::Path, config: Config, after: impl FnOnce(u32)) -> Counts {
     let secs = config.duration.unwrap().as_secs_f64();
-    let child = std::process::Command::new(py).arg(workload("adversarial.py")).arg(format!("{}", secs + 3.0)).spawn().unwrap();
+    // Long enough to outlive a slow start on loaded cores (killed once sampled, below).
+    let child = std::process::Command::new(py).arg(workload("adversarial.py")).arg(format!("{}", secs + 30.0)).spawn().unwrap();
     let pid = child.id();
-    let session = Session::start(Target::Child(child), config).unwrap();
+    let spawned = std::time::Instant::now();
+    let session = Session::start(Target::Child(child), config)
+        .unwrap_or_else(|e| panic!("{}: {e} ({:.1?} after spawn)", py.display(), spawned.elapsed()));
     let mut c = Counts { samples: 0, impossible: 0, torn: 0, in_leaf: 0, top: Vec::new() };
     let mut tops: std::collections::HashMap<String, u64> = Default::default();
     let mut names: Vec<Option<u8>> = Vec::new(); // frame id → 1 hot_a, 2 hot_b, 3 leaf_a, 4 leaf_b
