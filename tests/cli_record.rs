@@ -273,3 +273,24 @@ fn dump_of_a_fast_changing_stack_never_shows_it_empty() {
     target.kill().unwrap();
     target.wait().unwrap();
 }
+
+/// py-spy's `--nonblocking` names Ember's default, so a py-spy command line works as it is;
+/// asking for both modes is an error that names the two flags.
+#[test]
+fn py_spys_nonblocking_flag_is_accepted() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("p.txt");
+    let py = python("3.12");
+    let o = ember(&["record", "--nonblocking", "--rate", "200", "-o", out.to_str().unwrap(), "--", &py, &workload("adversarial.py"), "0.5"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(std::fs::read_to_string(&out).unwrap().contains("hot_a"));
+    let o = ember(&["record", "--nonblocking", "--blocking", "--", &py, "-c", "pass"]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("--nonblocking") && stderr(&o).contains("--blocking"), "{}", stderr(&o));
+    let target = Command::new(&py).args([&workload("adversarial.py"), "5"]).stdout(Stdio::null()).spawn().unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    let o = ember(&["dump", "--nonblocking", &target.id().to_string()]);
+    let _ = Command::new("kill").arg(target.id().to_string()).status();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("Thread"), "{}", String::from_utf8_lossy(&o.stdout));
+}

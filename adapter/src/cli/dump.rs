@@ -10,6 +10,9 @@ pub struct Args {
     /// needed when a stack changes too fast to be read whole (CPython ≤3.10, very short calls).
     #[arg(long)]
     pub blocking: bool,
+    /// Read without pausing: the default, accepted so py-spy's flag works.
+    #[arg(long, conflicts_with = "blocking")]
+    pub nonblocking: bool,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {

@@ -37,6 +37,9 @@ pub struct Args {
     /// most samples are dropped as torn (CPython ≤3.10 with very short calls).
     #[arg(long)]
     pub blocking: bool,
+    /// Read without pausing the target: Ember's default, accepted so py-spy's flag works.
+    #[arg(long, conflicts_with = "blocking")]
+    pub nonblocking: bool,
     /// Where to write the profile (default: ember-<UTC time>.<format extension>).
     #[arg(short, long)]
     pub output: Option<PathBuf>,
