@@ -41,7 +41,7 @@ pub(crate) fn start(target: Target, config: Config) -> Result<Session, Error> {
     let mut root = ProcessWalker::new(interp)?;
     if config.blocking {
         // Stop and release it once, so a refusal (another tracer, permissions) is reported now.
-        drop(crate::freeze::Frozen::new(pid)?);
+        drop(crate::freeze::Frozen::new(pid, &mut Default::default())?);
     }
     // Wait (briefly) for the interpreter to have a thread, so errors surface here.
     let deadline = Instant::now() + config.start_timeout;

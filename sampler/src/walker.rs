@@ -247,6 +247,8 @@ pub struct ProcessWalker {
     head_seen: (u64, u64),
     /// While a blocking pass holds the process stopped: each thread's state just before.
     frozen_running: Option<HashMap<u32, bool>>,
+    /// `--blocking`: the threads' /proc stat files, kept open between passes.
+    frozen_stats: HashMap<u32, ThreadStat>,
 }
 
 /// Where the interpreter's thread-list head and GIL word are read from: one region when they
@@ -309,6 +311,7 @@ impl ProcessWalker {
             head_read: false,
             head_seen: (0, 0),
             frozen_running: None,
+            frozen_stats: HashMap::new(),
         })
     }
 
@@ -348,7 +351,7 @@ impl ProcessWalker {
             self.codes_checked = Instant::now();
             self.check_codes();
         }
-        let mut frozen = match opts.blocking.then(|| Frozen::new(self.interp.pid)) {
+        let mut frozen = match opts.blocking.then(|| Frozen::new(self.interp.pid, &mut self.frozen_stats)) {
             None => None,
             Some(Ok(f)) => Some(f),
             // Could not stop it this pass (a debugger attached meanwhile?): counted, not sampled.
