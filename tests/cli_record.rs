@@ -294,3 +294,35 @@ fn py_spys_nonblocking_flag_is_accepted() {
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(String::from_utf8_lossy(&o.stdout).contains("Thread"), "{}", String::from_utf8_lossy(&o.stdout));
 }
+
+/// `python app.py & ember record --pid $!`: the PID may still be the shell's fork, or Python
+/// loading its libraries. Ember waits for the interpreter rather than calling it "not Python"
+/// (it did, in about a third of such attaches). A process that has been running a while and
+/// is not Python still gets the error at once.
+#[test]
+fn attaching_the_moment_a_program_starts_waits_for_its_python() {
+    let py = python("3.11");
+    let dir = tempfile::tempdir().unwrap();
+    for i in 0..4 {
+        let out = dir.path().join(format!("p{i}.ember"));
+        // Half the time the PID is still a shell for 50 ms before it execs Python (as `$!`
+        // is, right after `&`); the other half Python is loading.
+        let mut target = if i % 2 == 0 {
+            Command::new("sh").args(["-c", &format!("sleep 0.05; exec {py} {} 0.5", workload("adversarial.py"))]).stdout(Stdio::null()).spawn().unwrap()
+        } else {
+            Command::new(&py).args([&workload("adversarial.py"), "0.5"]).stdout(Stdio::null()).spawn().unwrap()
+        };
+        let o = ember(&["record", "-o", out.to_str().unwrap(), "--pid", &target.id().to_string()]);
+        let _ = target.wait();
+        assert!(o.status.success(), "attach {i}: {}", stderr(&o));
+        assert!(load(&out).samples.len() > 50, "attach {i}: {}", stderr(&o));
+    }
+    let mut sleeper = Command::new("sleep").arg("30").spawn().unwrap();
+    std::thread::sleep(Duration::from_millis(2500));
+    let started = std::time::Instant::now();
+    let o = ember(&["record", "--pid", &sleeper.id().to_string()]);
+    let _ = sleeper.kill();
+    let _ = sleeper.wait();
+    assert!(!o.status.success() && stderr(&o).contains("is not a Python process"), "{}", stderr(&o));
+    assert!(started.elapsed() < Duration::from_millis(250), "an old non-Python PID waited {:?}", started.elapsed());
+}

@@ -39,7 +39,7 @@ impl Frozen {
             if state.is_none() {
                 // New, or a reused thread id whose old file now reads nothing: (re)open.
                 if let Some(mut stat) = process::ThreadStat::open(pid, tid) {
-                    state = stat.running();
+                    state = Some(stat.running().unwrap_or(false));
                     stats.insert(tid, stat);
                 }
             }

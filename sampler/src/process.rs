@@ -36,6 +36,15 @@ pub fn maps(pid: u32) -> Result<Vec<Mapping>, Error> {
     Ok(out)
 }
 
+/// How long ago the process started (its fork), from /proc; None if /proc does not say.
+pub fn age(pid: u32) -> Option<std::time::Duration> {
+    use procfs::Current;
+    let ticks = procfs::process::Process::new(pid as i32).ok()?.stat().ok()?.starttime;
+    let started = ticks as f64 / procfs::ticks_per_second() as f64;
+    let now = procfs::Uptime::current().ok()?.uptime;
+    Some(std::time::Duration::from_secs_f64((now - started).max(0.0)))
+}
+
 pub fn cmdline(pid: u32) -> Vec<String> {
     std::fs::read(format!("/proc/{pid}/cmdline"))
         .map(|b| {

@@ -93,6 +93,8 @@ fn process_info(i: &Interpreter, parent: Option<u32>) -> ProcessInfo {
 
 /// Polls until the process maps a Python interpreter. A spawned program may still be in its
 /// dynamic loader; a process that finished loading (libc mapped) without Python is not Python.
+/// A PID attached to just after it started (`python app.py & ember record --pid $!`) gets the
+/// same patience for its first seconds: it may not have exec'd Python or mapped libpython yet.
 fn wait_for_python(pid: u32, mut child: Option<&mut std::process::Child>, timeout: Duration) -> Result<Interpreter, Error> {
     let mut start = Instant::now();
     let mut exe = process::exe(pid);
@@ -115,7 +117,8 @@ fn wait_for_python(pid: u32, mut child: Option<&mut std::process::Child>, timeou
                 let loaded = process::maps(pid)?.iter().any(|m| m.path.contains("/libc.so") || m.path.contains("/libc-"));
                 let waited = start.elapsed();
                 let settled = loaded && waited > Duration::from_millis(300) && !is_launcher(&exe);
-                if settled || waited > timeout || child.is_none() {
+                let just_started = child.is_some() || process::age(pid).is_some_and(|a| a < JUST_STARTED);
+                if settled || waited > timeout || !just_started {
                     return Err(Error::NotPython { pid, exe: process::exe(pid) });
                 }
             }
@@ -124,6 +127,9 @@ fn wait_for_python(pid: u32, mut child: Option<&mut std::process::Child>, timeou
         std::thread::sleep(Duration::from_micros(500));
     }
 }
+
+/// A process younger than this may still be on its way to running Python.
+const JUST_STARTED: Duration = Duration::from_secs(2);
 
 /// Programs that commonly exec a Python interpreter after starting.
 fn is_launcher(exe: &str) -> bool {
