@@ -263,7 +263,8 @@ fn dump_of_a_fast_changing_stack_never_shows_it_empty() {
     let pid = target.id().to_string();
     let plain = String::from_utf8_lossy(&ember(&["dump", &pid]).stdout).into_owned();
     assert!(!plain.contains("(no Python frames)"), "{plain}");
-    assert!(plain.contains("in hot_") || plain.contains("ember dump --blocking"), "{plain}");
+    // Read whole (in `main`, perhaps between two calls, or deeper) or named as not read.
+    assert!(plain.contains("in main") || plain.contains("ember dump --blocking"), "{plain}");
     let o = ember(&["dump", "--blocking", &pid]);
     let blocking = String::from_utf8_lossy(&o.stdout).into_owned();
     assert!(o.status.success(), "{}", stderr(&o));

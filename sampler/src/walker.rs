@@ -319,13 +319,13 @@ impl ProcessWalker {
         self.interp.pid
     }
 
-    /// True once the interpreter has a thread state (the runtime is initialised).
+    /// True once the interpreter has a thread state (the runtime is initialised). Until then
+    /// the interpreter's address is read afresh each time: one read during start-up (a
+    /// half-built runtime) must not be kept for the whole session.
     pub fn ready(&mut self) -> bool {
-        if self.interp_addr == 0 {
-            match self.mem.read_u64(self.interp.runtime + self.layout.runtime_interpreters_head as u64) {
-                Ok(a) => self.interp_addr = a,
-                Err(_) => return false,
-            }
+        match self.mem.read_u64(self.interp.runtime + self.layout.runtime_interpreters_head as u64) {
+            Ok(a) => self.interp_addr = a,
+            Err(_) => return false,
         }
         self.interp_addr != 0
             && self.mem.read_u64(self.interp_addr + self.layout.interp_threads_head as u64).is_ok_and(|h| h != 0)
