@@ -63,16 +63,17 @@ impl Remote {
             // the iovec lists live on the stack.
             let mut remote = [RemoteIoVec { base: 0, len: 0 }; SMALL];
             let mut local: [IoSliceMut; SMALL] = std::array::from_fn(|_| IoSliceMut::new(&mut []));
-            let want = self.fill(regions, out, &mut remote, &mut local);
-            return self.call(regions, &mut local[..regions.len()], &remote[..regions.len()], want);
+            self.fill(regions, out, &mut remote, &mut local);
+            return self.call(regions, &mut local[..regions.len()], &remote[..regions.len()], total);
         }
         let mut rest: &mut [u8] = out.as_mut_slice();
         for group in regions.chunks(IOV_MAX) {
             let mut remote = vec![RemoteIoVec { base: 0, len: 0 }; group.len()];
             let mut local: Vec<IoSliceMut> = (0..group.len()).map(|_| IoSliceMut::new(&mut [])).collect();
-            let (head, tail) = std::mem::take(&mut rest).split_at_mut(group.iter().map(|r| r.1).sum());
+            let want = group.iter().map(|r| r.1).sum();
+            let (head, tail) = std::mem::take(&mut rest).split_at_mut(want);
             rest = tail;
-            let want = self.fill(group, head, &mut remote, &mut local);
+            self.fill(group, head, &mut remote, &mut local);
             if !self.call(group, &mut local, &remote, want)? {
                 return Ok(false);
             }
@@ -80,8 +81,8 @@ impl Remote {
         Ok(true)
     }
 
-    /// Points the iovecs at `regions` and at consecutive slices of `out`; returns the bytes wanted.
-    fn fill<'a>(&self, regions: &[(u64, usize)], out: &'a mut [u8], remote: &mut [RemoteIoVec], local: &mut [IoSliceMut<'a>]) -> usize {
+    /// Points the iovecs at `regions` and at consecutive slices of `out`.
+    fn fill<'a>(&self, regions: &[(u64, usize)], out: &'a mut [u8], remote: &mut [RemoteIoVec], local: &mut [IoSliceMut<'a>]) {
         let mut rest = out;
         for (i, &(addr, len)) in regions.iter().enumerate() {
             remote[i] = RemoteIoVec { base: addr as usize, len };
@@ -89,7 +90,6 @@ impl Remote {
             local[i] = IoSliceMut::new(head);
             rest = tail;
         }
-        regions.iter().map(|r| r.1).sum()
     }
 
     fn call(&self, regions: &[(u64, usize)], local: &mut [IoSliceMut], remote: &[RemoteIoVec], want: usize) -> Result<bool, Error> {
