@@ -87,9 +87,9 @@ def run_profiler(name, py, seconds, tmp):
     more and then runs past --duration)."""
     out = os.path.join(tmp, f"{name}.txt")
     if name == "stop-dump":
-        stop_dump_reference(py, seconds * 3, out)
+        rate = stop_dump_reference(py, seconds * 3, out)
         total, bad, leaves, where = classify(out)
-        return (total / (seconds * 3), 100.0 * bad / max(total, 1), 100.0 * leaves / max(total, 1), where), ""
+        return (rate, 100.0 * bad / max(total, 1), 100.0 * leaves / max(total, 1), where), ""
     if name == "py-spy-pause":
         # The reference: 1 kHz for twice as long, ~10k exact samples (a distance of 2-3% is
         # sampling noise at that size).
