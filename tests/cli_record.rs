@@ -288,10 +288,11 @@ fn py_spys_nonblocking_flag_is_accepted() {
     let o = ember(&["record", "--nonblocking", "--blocking", "--", &py, "-c", "pass"]);
     assert!(!o.status.success());
     assert!(stderr(&o).contains("--nonblocking") && stderr(&o).contains("--blocking"), "{}", stderr(&o));
-    let target = Command::new(&py).args([&workload("adversarial.py"), "5"]).stdout(Stdio::null()).spawn().unwrap();
+    let mut target = Command::new(&py).args([&workload("adversarial.py"), "5"]).stdout(Stdio::null()).spawn().unwrap();
     std::thread::sleep(Duration::from_millis(500));
     let o = ember(&["dump", "--nonblocking", &target.id().to_string()]);
-    let _ = Command::new("kill").arg(target.id().to_string()).status();
+    let _ = target.kill();
+    let _ = target.wait();
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(String::from_utf8_lossy(&o.stdout).contains("Thread"), "{}", String::from_utf8_lossy(&o.stdout));
 }
