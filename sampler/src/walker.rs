@@ -224,7 +224,9 @@ pub struct ProcessWalker {
     layout: &'static Layout,
     mem: Remote,
     interp_addr: u64,
-    codes: HashMap<u64, Option<Arc<CodeMeta>>, Fast>,
+    codes: HashMap<u64, Arc<CodeMeta>, Fast>,
+    /// The cached code addresses in the order they came, which `check_codes` rotates through.
+    code_order: Vec<u64>,
     /// When the cached code objects were last checked, and where the rotation stands.
     codes_checked: Instant,
     codes_cursor: usize,
@@ -294,6 +296,7 @@ impl ProcessWalker {
             mem,
             interp_addr,
             codes: HashMap::default(),
+            code_order: Vec::new(),
             codes_checked: Instant::now(),
             codes_cursor: 0,
             frame_ids: HashMap::default(),
@@ -1117,17 +1120,13 @@ impl ProcessWalker {
 
     fn code_meta(&mut self, code: u64) -> Option<Arc<CodeMeta>> {
         if let Some(m) = self.codes.get(&code) {
-            return m.clone();
+            return Some(m.clone());
         }
-        let meta = self.read_code(code).map(Arc::new);
-        // Remember failures too, but not for long: a torn pointer may name a real code later.
-        if meta.is_some() || self.codes.len() < 100_000 {
-            self.codes.insert(code, meta.clone());
-        }
-        if meta.is_none() {
-            self.codes.remove(&code);
-        }
-        meta
+        // Failures are not remembered: a torn pointer may name a real code object later.
+        let meta = Arc::new(self.read_code(code)?);
+        self.codes.insert(code, meta.clone());
+        self.code_order.push(code);
+        Some(meta)
     }
 
     /// Code objects are freed (a module's top-level code once imported, class bodies, exec'd
@@ -1141,18 +1140,17 @@ impl ProcessWalker {
         let l = self.layout;
         let (lo, hi) = fingerprint_span(l);
         let mut batch: Vec<u64> = self.threads.values().flat_map(|t| t.last_codes.iter().copied()).collect();
-        if self.codes.len() > CODES_CHECK_ROTATION {
-            let mut all: Vec<u64> = self.codes.keys().copied().collect();
-            all.sort_unstable();
-            let start = self.codes_cursor % all.len();
-            batch.extend(all.iter().cycle().skip(start).take(CODES_CHECK_ROTATION));
+        let n = self.code_order.len();
+        if n > CODES_CHECK_ROTATION {
+            let start = self.codes_cursor % n;
+            batch.extend(self.code_order.iter().cycle().skip(start).take(CODES_CHECK_ROTATION));
             self.codes_cursor = start + CODES_CHECK_ROTATION;
         } else {
-            batch.extend(self.codes.keys().copied());
+            batch.extend_from_slice(&self.code_order);
         }
         batch.sort_unstable();
         batch.dedup();
-        batch.retain(|c| matches!(self.codes.get(c), Some(Some(_))));
+        batch.retain(|c| self.codes.contains_key(c));
         if batch.is_empty() {
             return;
         }
@@ -1164,7 +1162,7 @@ impl ProcessWalker {
                 .enumerate()
                 .filter(|&(i, c)| {
                     let now = fingerprint(l, &self.buf[i * (hi - lo)..(i + 1) * (hi - lo)], lo);
-                    self.codes.get(c).and_then(|m| m.as_ref()).is_some_and(|m| m.fingerprint != now)
+                    self.codes.get(c).is_some_and(|m| m.fingerprint != now)
                 })
                 .map(|(_, &c)| c)
                 .collect(),
@@ -1178,6 +1176,7 @@ impl ProcessWalker {
             self.codes.remove(c);
         }
         let stale: std::collections::HashSet<u64> = stale.into_iter().collect();
+        self.code_order.retain(|c| !stale.contains(c));
         self.frame_ids.retain(|(c, _), _| !stale.contains(c));
     }
 

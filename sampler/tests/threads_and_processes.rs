@@ -7,7 +7,10 @@ use ember_sampler::{Config, Error, Event, Rate, Session, Target, FLAG_GIL, FLAG_
 use std::collections::HashMap;
 use std::time::Duration;
 
-fn collect(session: &Session) -> (Vec<(u32, u32, u8, Vec<String>)>, Vec<Event>) {
+/// One sample as the tests look at it: PID, TID, flags, qualnames root first.
+type Seen = (u32, u32, u8, Vec<String>);
+
+fn collect(session: &Session) -> (Vec<Seen>, Vec<Event>) {
     let mut samples = Vec::new();
     let mut other = Vec::new();
     for ev in session.events.iter() {

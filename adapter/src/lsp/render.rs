@@ -243,7 +243,7 @@ mod tests {
     #[test]
     fn formats_shares_and_times() {
         assert_eq!(format_pct(12.4), "12.4%");
-        assert_eq!(format_pct(3.14159), "3.14%");
+        assert_eq!(format_pct(3.14659), "3.15%");
         assert_eq!(format_seconds(1.24), "1.24s");
         assert_eq!(format_seconds(12.44), "12.4s");
         assert_eq!(format_seconds(0.124), "124ms");
