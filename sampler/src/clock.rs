@@ -6,6 +6,8 @@ use std::time::{Duration, Instant};
 /// Waits shorter than this spin: a sleep's wake-up (a few µs even with a 1 ns timer slack)
 /// would make high rates miss their deadlines.
 const SPIN_BELOW: Duration = Duration::from_micros(100);
+/// `--rate max`: a pass counts for at most this many times the average pass in the average.
+const MAX_PASS_VS_AVERAGE: f64 = 4.0;
 
 pub struct Ticker {
     period: Option<Duration>,
@@ -39,7 +41,14 @@ impl Ticker {
             Some(p) => p,
             None => {
                 let b = busy.as_nanos() as f64;
-                self.busy_ns = if self.busy_ns == 0.0 { b } else { self.busy_ns + (b - self.busy_ns) / 256.0 };
+                self.busy_ns = if self.busy_ns == 0.0 {
+                    b
+                } else {
+                    // A pass far longer than the average was preempted (another thread took
+                    // the core for a time slice of milliseconds), not costly: counted whole,
+                    // a few of those per second held the average, and the rate, down tenfold.
+                    self.busy_ns + (b.min(MAX_PASS_VS_AVERAGE * self.busy_ns) - self.busy_ns) / 256.0
+                };
                 Duration::from_nanos((2.0 * self.busy_ns * self.jitter()) as u64)
             }
         };
