@@ -59,7 +59,14 @@ pub struct InterpFrame {
     /// 3.11: `is_entry`, set on a frame the eval loop was entered with from C. Later minors
     /// put a C-stack frame (owner ≥ first_non_python_owner) between it and its caller.
     pub entry_flag: Option<usize>,
+    /// 3.11: how far before a generator's frame its `gi_frame_state` sits (an i8, 0 while it
+    /// runs). Later minors unlink a generator from its caller whenever it is not running.
+    pub gen_state: Option<usize>,
 }
+
+/// `FRAME_OWNED_BY_GENERATOR`, the same on 3.11–3.15: the frame lives in a generator or
+/// coroutine object, outside the thread's chunk.
+pub const GENERATOR_OWNER: u8 = 1;
 
 /// How a copy of the chunk shows which frames are on the stack.
 #[derive(Debug, Clone, Copy)]
@@ -216,6 +223,7 @@ pub const PY311: Layout = Layout {
         live: Liveness::StackTop(64),
         frame_size: FrameSize::Slots { nlocalsplus: 76, stacksize: 68, specials: 9 },
         entry_flag: Some(68),
+        gen_state: Some(5),
     }),
     code_filename: 112,
     code_name: 120,
@@ -249,6 +257,7 @@ pub const PY312: Layout = Layout {
         live: Liveness::StackTop(64),
         frame_size: FrameSize::Words(76),
         entry_flag: None,
+        gen_state: None,
     }),
     code_filename: 112,
     code_name: 120,
@@ -288,6 +297,7 @@ pub const PY314: Layout = Layout {
         live: Liveness::Executable,
         frame_size: FrameSize::Words(76),
         entry_flag: None,
+        gen_state: None,
     }),
     code_adaptive: Some(208),
     objects: ObjectLayout { interp_modules: 7688, ..PY313.objects },

@@ -11,7 +11,7 @@ use crate::error::Error;
 use crate::freeze::Frozen;
 use crate::event::{Batch, Sample, ThreadInfo, FLAG_GIL, FLAG_RUNNING};
 use crate::frames::{FrameId, FrameInfo, FrameTable};
-use crate::layout::{self, CurrentFrame, FrameSize, Frames, Gil, InterpFrame, Layout, LineTable, Liveness};
+use crate::layout::{self, CurrentFrame, GENERATOR_OWNER, FrameSize, Frames, Gil, InterpFrame, Layout, LineTable, Liveness};
 use crate::linetable::Lines;
 use crate::memory::{Bytes, Remote};
 use crate::objects::Objects;
@@ -49,8 +49,10 @@ const NAME_WAIT: Duration = Duration::from_secs(3);
 const CHUNK_SLACK: usize = 512;
 /// Callees climbed above the frame that was current, to the one running at the copy.
 const MAX_CLIMB: usize = 256;
-/// Frames outside the chunk (generators', C-stack entry frames) read with the chunk.
+/// Frames outside the chunk (generators', C-stack entry frames) read with the chunk, each way.
 const MAX_OUTSIDE: usize = 32;
+/// Frames outside the chunk one walk may read one by one (an older chunk's, mostly).
+const MAX_EXTRA_READS: usize = 512;
 /// A stack chunk's size when its header was not copied (CPython's default chunk).
 const DEFAULT_CHUNK: u64 = 16 * 1024;
 
@@ -85,6 +87,8 @@ struct CodeMeta {
     /// The code object's file, name and line-table pointers and first line as read: another
     /// code object later allocated at the same address differs in them.
     fingerprint: [u64; 4],
+    /// The interpreter's own trampoline code (3.12+ C-stack entry frames run it).
+    shim: bool,
 }
 
 /// The fields that tell a code object from another later allocated at its address (file,
@@ -109,14 +113,56 @@ fn running(fl: &InterpFrame, fb: &[u8]) -> bool {
     }
 }
 
+/// 3.11+: a stack's frames outside its chunk, by when they are read. A generator's frame is
+/// unlinked from its caller at every yield, and a finished generator's memory soon holds
+/// another: read only after the chunk, it was unlinked under callees the copy still showed
+/// (stacks cut short), and read only before, another generator's frame met the callees of
+/// the next phase (stacks mixed). So it is read both just before the chunk and just after,
+/// and kept only where both agree. Other frames (C-stack entry frames, frames in an older
+/// chunk) keep their bytes once popped, so they are read just after.
+#[derive(Default)]
+struct Outside {
+    before: Vec<u64>,
+    after: Vec<u64>,
+}
+
+impl Outside {
+    fn clear(&mut self) {
+        self.before.clear();
+        self.after.clear();
+    }
+
+    /// Becomes a copy of `other`, keeping its own allocations.
+    fn copy_from(&mut self, other: &Outside) {
+        self.before.clone_from(&other.before);
+        self.after.clone_from(&other.after);
+    }
+
+    fn contains(&self, frame: u64) -> bool {
+        self.before.contains(&frame) || self.after.contains(&frame)
+    }
+
+    fn push(&mut self, frame: u64, owner: u8) {
+        let list = if owner == GENERATOR_OWNER { &mut self.before } else { &mut self.after };
+        if list.len() < MAX_OUTSIDE {
+            list.push(frame);
+        }
+    }
+}
+
 /// One read of a thread's 3.11+ stack: the chunk's used part, and frames outside it.
 struct Copy<'a> {
     chunk: u64,
     bytes: &'a [u8],
     /// The chunk copied again right after.
     second: &'a [u8],
-    outside: &'a [u64],
-    outside_bytes: &'a [u8],
+    outside: &'a Outside,
+    /// The bytes of `outside.before` (read before the chunk, each from `pre` bytes before the
+    /// frame) and of `outside.after`, then `outside.before` again.
+    before_bytes: &'a [u8],
+    after_bytes: &'a [u8],
+    again_bytes: &'a [u8],
+    pre: usize,
     size: usize,
 }
 
@@ -127,8 +173,29 @@ impl Copy<'_> {
             let o = (addr - self.chunk) as usize;
             return Some(&self.bytes[o..o + self.size]);
         }
-        let i = self.outside.iter().position(|&f| f == addr)?;
-        self.outside_bytes.get(i * self.size..(i + 1) * self.size)
+        if let Some(i) = self.outside.before.iter().position(|&f| f == addr) {
+            let at = i * (self.pre + self.size) + self.pre;
+            return self.before_bytes.get(at..at + self.size);
+        }
+        let i = self.outside.after.iter().position(|&f| f == addr)?;
+        self.after_bytes.get(i * self.size..(i + 1) * self.size)
+    }
+
+    /// Whether `addr` was read before the chunk and again after it, the same frame both times
+    /// (code, caller link, owner).
+    fn read_around(&self, addr: u64, fl: &InterpFrame) -> bool {
+        let Some(i) = self.outside.before.iter().position(|&f| f == addr) else { return false };
+        let at = i * (self.pre + self.size) + self.pre;
+        let (a, b) = (&self.before_bytes[at..at + self.size], &self.again_bytes[i * self.size..(i + 1) * self.size]);
+        let same = |off: usize, len: usize| a[off..off + len] == b[off..off + len];
+        same(fl.code, 8) && same(fl.previous, 8) && same(fl.owner, 1)
+    }
+
+    /// 3.11: the `gi_frame_state` of a generator frame read before the chunk.
+    fn gen_state(&self, addr: u64, back: usize) -> Option<i8> {
+        let i = self.outside.before.iter().position(|&f| f == addr)?;
+        let at = i * (self.pre + self.size) + self.pre - back;
+        self.before_bytes.get(at).map(|&b| b as i8)
     }
 
     /// Whether a frame in the chunk is the same frame in the second copy: same code, caller
@@ -163,6 +230,9 @@ impl Copy<'_> {
 /// Where `live_top` found the running frame.
 enum Top {
     Frame(u64),
+    /// No frame showed running (3.11–3.13): the frame that was current, taken on the word of
+    /// the two chunk copies alone.
+    Unconfirmed(u64),
     /// The stack may go on past the copy, up to here.
     Beyond(u64),
     Torn,
@@ -186,7 +256,7 @@ struct ThreadSlot {
     window_n: u32,
     chain: Vec<u64>,
     /// 3.11+: last sample's frames outside the chunk.
-    outside: Vec<u64>,
+    outside: Outside,
     /// ≤3.10: the thread's bottom frame object, and how often a walk ended elsewhere.
     root: u64,
     root_misses: u32,
@@ -238,7 +308,7 @@ pub struct ProcessWalker {
     raw: Vec<RawFrame>,
     pthread_tid_offset: Option<usize>,
     /// 3.11+: the current thread's guessed frames outside the chunk (reused buffer).
-    guesses: Vec<u64>,
+    guesses: Outside,
     names: ThreadNames,
     names_read: Option<Instant>,
     /// The head/GIL prefix of the next 3.11+ read: on, and what it brought back.
@@ -306,7 +376,7 @@ impl ProcessWalker {
             regions: Vec::with_capacity(64),
             raw: Vec::with_capacity(256),
             pthread_tid_offset: None,
-            guesses: Vec::new(),
+            guesses: Outside::default(),
             names: ThreadNames::default(),
             names_read: None,
             last_head: 0,
@@ -628,7 +698,7 @@ impl ProcessWalker {
             last_window_max: 0,
             window_n: 0,
             chain: Vec::new(),
-            outside: Vec::new(),
+            outside: Outside::default(),
             root: 0,
             root_misses: 0,
             last_pass: self.pass,
@@ -710,8 +780,7 @@ impl ProcessWalker {
         let slot = self.threads.get_mut(&tstate).unwrap();
         let (cframe_guess, chunk, chunk_len) = (slot.cframe, slot.chunk, slot.chunk_len);
         let mut outside = std::mem::take(&mut self.guesses);
-        outside.clear();
-        outside.extend_from_slice(&slot.outside);
+        outside.copy_from(&slot.outside);
         let ts_len = l.tstate_read;
         let cf_field = match l.tstate_current_frame {
             CurrentFrame::ViaCFrame { current_frame, .. } if cframe_guess != 0 => Some(cframe_guess + current_frame as u64),
@@ -733,11 +802,15 @@ impl ProcessWalker {
         if let Some(a) = cf_field {
             self.regions.push((a, 8));
         }
+        // 3.11: from before each generator's frame, for its state.
+        let pre = fl.gen_state.map_or(0, |b| b.next_multiple_of(8));
+        self.regions.extend(outside.before.iter().map(|&f| (f - pre as u64, pre + fl.size)));
         if chunk_read > 0 {
             self.regions.push((chunk, chunk_read));
             self.regions.push((chunk, chunk_read));
         }
-        self.regions.extend(outside.iter().map(|&f| (f, fl.size)));
+        self.regions.extend(outside.after.iter().map(|&f| (f, fl.size)));
+        self.regions.extend(outside.before.iter().map(|&f| (f, fl.size)));
         let t0 = Instant::now();
         let whole = self.mem.read_many(&self.regions, &mut self.buf)?;
         let preempted = t0.elapsed() > MAX_READ_TIME;
@@ -751,13 +824,16 @@ impl ProcessWalker {
             self.mem.read_u64(tstate)?; // errors if the thread state itself is gone
             return Ok(false);
         }
-        // Layout of self.buf: head+gil? | ts | cf? | chunk | outside frames
+        // Layout of self.buf: head+gil? | ts | cf? | outside.before | chunk | chunk |
+        // outside.after | outside.before again
         if let Some(p) = &plan {
             self.head_seen = self.parse_head(p, &self.buf[..base]);
             self.head_read = true;
         }
         let cf_len = if cf_field.is_some() { 8 } else { 0 };
-        let chunk_at = base + ts_len + cf_len;
+        let before_at = base + ts_len + cf_len;
+        let chunk_at = before_at + outside.before.len() * (pre + fl.size);
+        let again_at = chunk_at + 2 * chunk_read + outside.after.len() * fl.size;
         let ts = &self.buf[base..base + ts_len];
         *next = ts.u64_at(l.tstate_next);
         let real_chunk = ts.u64_at(chunk_off);
@@ -812,20 +888,22 @@ impl ProcessWalker {
             bytes: &buf[chunk_at..chunk_at + chunk_read],
             second: &buf[chunk_at + chunk_read..chunk_at + 2 * chunk_read],
             outside: &outside,
-            outside_bytes: &buf[chunk_at + 2 * chunk_read..],
+            before_bytes: &buf[before_at..chunk_at],
+            after_bytes: &buf[chunk_at + 2 * chunk_read..again_at],
+            again_bytes: &buf[again_at..],
+            pre,
             size: fl.size,
         };
         // The frames found outside the chunk go in the thread's list, reusing its allocation;
-        // a walk that fails keeps last sample's.
+        // a walk that fails keeps last sample's, unless it failed to read new ones in place.
         let mut found = std::mem::take(&mut self.threads.get_mut(&tstate).unwrap().outside);
         found.clear();
-        let walked = self.walk_interp(&copy, current, tstate, &mut found);
+        let mut learned = false;
+        let walked = self.walk_interp(&copy, current, tstate, &mut found, &mut learned);
         let slot = self.threads.get_mut(&tstate).unwrap();
-        if !matches!(walked, Ok(true)) {
-            found.clear();
-            found.extend_from_slice(&outside);
+        if !matches!(walked, Ok(true)) && !learned {
+            found.copy_from(&outside);
         }
-        found.truncate(MAX_OUTSIDE);
         slot.outside = found;
         self.buf = buf;
         self.guesses = outside;
@@ -834,12 +912,18 @@ impl ProcessWalker {
 
     /// Finds the frame running at the moment of the copy and walks its callers, leaf first,
     /// into `self.raw`. Frames outside the chunk (generators', coroutines', 3.12+'s C-stack
-    /// entry frames) come from the same read when last sample had them there too.
-    fn walk_interp(&mut self, copy: &Copy, current: u64, tstate: u64, outside: &mut Vec<u64>) -> Result<bool, Error> {
+    /// entry frames) come from the same read when last sample had them there too; `learned`
+    /// says the walk had to read a generator's frame on its own and gave up for the retry.
+    fn walk_interp(&mut self, copy: &Copy, current: u64, tstate: u64, outside: &mut Outside, learned: &mut bool) -> Result<bool, Error> {
         let l = self.layout;
         let Frames::Interp(fl) = l.frames else { unreachable!() };
+        let mut unconfirmed = false;
         let mut frame = match self.live_top(copy, current) {
             Top::Frame(f) => f,
+            Top::Unconfirmed(f) => {
+                unconfirmed = true;
+                f
+            }
             Top::Torn => return Ok(false),
             Top::Beyond(end) => {
                 // The stack runs past what we copied: copy more next time.
@@ -849,6 +933,7 @@ impl ProcessWalker {
             }
         };
         let mut extra = [0u8; 128];
+        let mut extra_reads = 0;
         let mut prev_in_chunk = u64::MAX;
         let mut depth = 0;
         let mut callee_entered = false;
@@ -866,20 +951,29 @@ impl ProcessWalker {
                     prev_in_chunk = frame;
                     fb
                 }
+                // A frame outside the chunk met twice: links read at different moments (or
+                // freed memory) made a cycle.
+                _ if outside.contains(frame) => return Ok(false),
                 Some(fb) => {
-                    outside.push(frame);
+                    outside.push(frame, fb.u8_at(fl.owner));
                     fb
                 }
                 None => {
                     if copy.in_chunk_range(frame) {
                         return Ok(false); // in the chunk but past what we copied: it grew meanwhile
                     }
-                    // Not read with the chunk: read it now, and with the chunk next time.
+                    // Not read with the chunk: read it now, and with the chunk next time. Each
+                    // costs a system call: a longer chain is not followed (freed memory linking
+                    // on and on once held a pass for 20 ms).
+                    extra_reads += 1;
+                    if extra_reads > MAX_EXTRA_READS {
+                        return Ok(false);
+                    }
                     let fb = &mut extra[..fl.size];
                     if self.mem.read(frame, fb).is_err() {
                         return Ok(false);
                     }
-                    outside.push(frame);
+                    outside.push(frame, fb.u8_at(fl.owner));
                     fb
                 }
             };
@@ -887,6 +981,27 @@ impl ProcessWalker {
             let previous = fb.u64_at(fl.previous);
             if owner > 4 {
                 return Ok(false);
+            }
+            if owner == GENERATOR_OWNER {
+                // Kept only as the same frame before and after the chunk (see `Outside`); one
+                // met otherwise is read so next time.
+                if !copy.read_around(frame, &fl) {
+                    *learned = true;
+                    return Ok(false);
+                }
+                if unconfirmed {
+                    // No frame showed running: the chunk copies' agreement alone, which says
+                    // nothing of a frame read apart from them.
+                    return Ok(false);
+                }
+                if previous == 0 {
+                    // A running generator is linked to whatever resumed it (3.12+ always, a C
+                    // call leaving an entry frame; 3.11 unless no Python frame did): unlinked,
+                    // it is suspended. 3.11 asks the generator whether it runs.
+                    if !fl.gen_state.is_some_and(|back| copy.gen_state(frame, back) == Some(0)) {
+                        return Ok(false);
+                    }
+                }
             }
             if let Liveness::StackTop(_) = fl.live {
                 // Below the top, only a frame inside a C call still holds its stack pointer
@@ -981,7 +1096,7 @@ impl ProcessWalker {
             // No frame shows running: the copy met each frame just as the target left it (a
             // copy of lines the target is writing is no faster than the target). Take the frame
             // that was current; both copies must still agree on all its callers.
-            Liveness::StackTop(_) => Top::Frame(current),
+            Liveness::StackTop(_) => Top::Unconfirmed(current),
             Liveness::Executable => Top::Torn,
         }
     }
@@ -1112,6 +1227,11 @@ impl ProcessWalker {
             return Some(id);
         }
         let meta = self.code_meta(code)?;
+        if meta.shim {
+            // Only an entry frame runs it, and the walk skips those by their owner: this one
+            // was read after the C stack under it was reused (its owner byte overwritten).
+            return None;
+        }
         let line = meta.lines.line(pos);
         let id = table.intern(FrameInfo { file: meta.file.clone(), qualname: meta.qualname.clone(), line, first_line: meta.first_line });
         self.frame_ids.insert((code, pos), id);
@@ -1203,6 +1323,7 @@ impl ProcessWalker {
             Frames::Objects(_) => 0,
         };
         let fingerprint = fingerprint(l, &b, 0);
-        Some(CodeMeta { file: file.into(), qualname: qualname.into(), first_line, lines: Lines::decode(kind, &table, first_line), frame_words, fingerprint })
+        let shim = file == "<shim>";
+        Some(CodeMeta { file: file.into(), qualname: qualname.into(), first_line, lines: Lines::decode(kind, &table, first_line), frame_words, fingerprint, shim })
     }
 }
