@@ -44,9 +44,9 @@ impl Ticker {
                 self.busy_ns = if self.busy_ns == 0.0 {
                     b
                 } else {
-                    // A pass far longer than the average was preempted (another thread took
-                    // the core for a time slice of milliseconds), not costly: counted whole,
-                    // a few of those per second held the average, and the rate, down tenfold.
+                    // A pass far longer than the average is an accident (preempted, or once a
+                    // walk chasing freed memory for 20 ms), not what a pass costs: counted
+                    // whole, a few of those per second held the rate down tenfold.
                     self.busy_ns + (b.min(MAX_PASS_VS_AVERAGE * self.busy_ns) - self.busy_ns) / 256.0
                 };
                 Duration::from_nanos((2.0 * self.busy_ns * self.jitter()) as u64)
