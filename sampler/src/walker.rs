@@ -51,6 +51,10 @@ const CHUNK_SLACK: usize = 512;
 const MAX_CLIMB: usize = 256;
 /// Frames outside the chunk (generators', C-stack entry frames) read with the chunk, each way.
 const MAX_OUTSIDE: usize = 32;
+/// 3.11/3.12: C-level frames whose current frame is read on the guess that one is current,
+/// each an 8-byte region; one unused for CFRAME_FORGET samples is dropped.
+const CFRAME_GUESSES: usize = 3;
+const CFRAME_FORGET: u8 = 64;
 /// Frames outside the chunk one walk may read one by one (an older chunk's, mostly).
 const MAX_EXTRA_READS: usize = 512;
 /// A stack chunk's size when its header was not copied (CPython's default chunk).
@@ -247,8 +251,10 @@ struct ThreadSlot {
     python_name: bool,
     born: Instant,
     stat: Option<ThreadStat>,
-    /// Guesses from the last sample.
-    cframe: u64,
+    /// Guesses from the last samples. 3.11/3.12: the C-level frames (`_PyCFrame`) recently
+    /// current, with how many samples ago each last was: a generator resumed from C runs in
+    /// an eval loop of its own, so the current one alternates between a few.
+    cframes: Vec<(u64, u8)>,
     chunk: u64,
     chunk_len: usize,
     window_max: usize,
@@ -691,7 +697,7 @@ impl ProcessWalker {
             name: python.map_or_else(|| os_thread_name(self.interp.pid, tid), str::to_string),
             born: Instant::now(),
             stat: ThreadStat::open(self.interp.pid, tid),
-            cframe: 0,
+            cframes: Vec::new(),
             chunk: 0,
             chunk_len: 0,
             window_max: 0,
@@ -778,13 +784,13 @@ impl ProcessWalker {
         let Frames::Interp(fl) = l.frames else { unreachable!() };
         let chunk_off = l.tstate_datastack_chunk.unwrap();
         let slot = self.threads.get_mut(&tstate).unwrap();
-        let (cframe_guess, chunk, chunk_len) = (slot.cframe, slot.chunk, slot.chunk_len);
+        let (chunk, chunk_len) = (slot.chunk, slot.chunk_len);
         let mut outside = std::mem::take(&mut self.guesses);
         outside.copy_from(&slot.outside);
         let ts_len = l.tstate_read;
-        let cf_field = match l.tstate_current_frame {
-            CurrentFrame::ViaCFrame { current_frame, .. } if cframe_guess != 0 => Some(cframe_guess + current_frame as u64),
-            _ => None,
+        let cf_fields = match l.tstate_current_frame {
+            CurrentFrame::ViaCFrame { .. } => slot.cframes.len(),
+            CurrentFrame::Direct(_) => 0,
         };
         let chunk_read = if chunk != 0 { chunk_len } else { 0 };
 
@@ -799,8 +805,9 @@ impl ProcessWalker {
         };
         self.head_read = false;
         self.regions.push((tstate, ts_len));
-        if let Some(a) = cf_field {
-            self.regions.push((a, 8));
+        if let CurrentFrame::ViaCFrame { current_frame, .. } = l.tstate_current_frame {
+            let slot = &self.threads[&tstate];
+            self.regions.extend(slot.cframes.iter().map(|&(cf, _)| (cf + current_frame as u64, 8)));
         }
         // 3.11: from before each generator's frame, for its state.
         let pre = fl.gen_state.map_or(0, |b| b.next_multiple_of(8));
@@ -818,20 +825,19 @@ impl ProcessWalker {
             // A guess pointed at memory that is gone: forget the guesses.
             let slot = self.threads.get_mut(&tstate).unwrap();
             slot.chunk = 0;
-            slot.cframe = 0;
+            slot.cframes.clear();
             slot.outside.clear();
             self.guesses = outside;
             self.mem.read_u64(tstate)?; // errors if the thread state itself is gone
             return Ok(false);
         }
-        // Layout of self.buf: head+gil? | ts | cf? | outside.before | chunk | chunk |
+        // Layout of self.buf: head+gil? | ts | cframes' current frames | outside.before | chunk | chunk |
         // outside.after | outside.before again
         if let Some(p) = &plan {
             self.head_seen = self.parse_head(p, &self.buf[..base]);
             self.head_read = true;
         }
-        let cf_len = if cf_field.is_some() { 8 } else { 0 };
-        let before_at = base + ts_len + cf_len;
+        let before_at = base + ts_len + 8 * cf_fields;
         let chunk_at = before_at + outside.before.len() * (pre + fl.size);
         let again_at = chunk_at + 2 * chunk_read + outside.after.len() * fl.size;
         let ts = &self.buf[base..base + ts_len];
@@ -842,15 +848,21 @@ impl ProcessWalker {
             CurrentFrame::Direct(o) => ts.u64_at(o),
             CurrentFrame::ViaCFrame { cframe, .. } => {
                 let cf = ts.u64_at(cframe);
-                if cf_field.is_none() || cf != cframe_guess {
-                    // The C-level frame moved (or first sample): remember it and read again.
-                    self.threads.get_mut(&tstate).unwrap().cframe = cf;
+                let slot = self.threads.get_mut(&tstate).unwrap();
+                let Some(i) = slot.cframes.iter().position(|c| c.0 == cf) else {
+                    // A C-level frame not guessed (or first sample): remember it, read again.
                     if cf == 0 {
                         return Ok(true);
                     }
+                    slot.cframes.insert(0, (cf, 0));
+                    slot.cframes.truncate(CFRAME_GUESSES);
                     return Ok(false);
+                };
+                for (j, c) in slot.cframes.iter_mut().enumerate() {
+                    c.1 = if j == i { 0 } else { c.1.saturating_add(1) };
                 }
-                self.buf.u64_at(base + ts_len)
+                slot.cframes.retain(|c| c.1 < CFRAME_FORGET);
+                self.buf.u64_at(base + ts_len + 8 * i)
             }
         };
         let used = top.saturating_sub(real_chunk) as usize;
