@@ -9,7 +9,7 @@ use crate::frames::FrameTable;
 use crate::process;
 use crate::python::{self, Interpreter};
 use crate::session::{Config, Rate, Session, Stats, Target};
-use crate::walker::{ProcessWalker, SampleOptions};
+use crate::walker::{PassCounts, ProcessWalker, SampleOptions};
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
@@ -187,7 +187,15 @@ impl Loop {
             let pass_started = Instant::now();
             let mut i = 0;
             while i < self.procs.len() {
-                let result = self.procs[i].sample_all(&self.frames, &now, opts, &mut batch, &mut new_threads);
+                // A bug met on memory no test produced must not end the recording: the pass
+                // counts as an error (the panic message is on stderr) and sampling goes on;
+                // what the walker took out for the pass has usable defaults.
+                let walker = &mut self.procs[i];
+                let (frames, batch_ref, threads_ref) = (&self.frames, &mut batch, &mut new_threads);
+                let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    walker.sample_all(frames, &now, opts, batch_ref, threads_ref)
+                }))
+                .unwrap_or(Ok(PassCounts { errors: 1, ..PassCounts::default() }));
                 for t in new_threads.drain(..) {
                     self.pending.push_back(Event::Thread(t));
                 }

@@ -214,12 +214,13 @@ impl Copy<'_> {
     }
 
     fn in_chunk(&self, addr: u64) -> bool {
-        addr >= self.chunk && addr + self.size as u64 <= self.chunk + self.bytes.len() as u64
+        // Addresses come from the target and may be anything: no overflow past u64::MAX.
+        addr >= self.chunk && addr - self.chunk + self.size as u64 <= self.bytes.len() as u64
     }
 
     /// Inside the chunk, copied or not.
     fn in_chunk_range(&self, addr: u64) -> bool {
-        addr >= self.chunk && addr < self.chunk + self.chunk_size()
+        addr >= self.chunk && addr - self.chunk < self.chunk_size()
     }
 
     /// `_PyStackChunk.size`, from the copied header.
@@ -811,7 +812,7 @@ impl ProcessWalker {
         }
         // 3.11: from before each generator's frame, for its state.
         let pre = fl.gen_state.map_or(0, |b| b.next_multiple_of(8));
-        self.regions.extend(outside.before.iter().map(|&f| (f - pre as u64, pre + fl.size)));
+        self.regions.extend(outside.before.iter().map(|&f| (f.wrapping_sub(pre as u64), pre + fl.size)));
         if chunk_read > 0 {
             self.regions.push((chunk, chunk_read));
             self.regions.push((chunk, chunk_read));
@@ -1010,7 +1011,8 @@ impl ProcessWalker {
                     // A running generator is linked to whatever resumed it (3.12+ always, a C
                     // call leaving an entry frame; 3.11 unless no Python frame did): unlinked,
                     // it is suspended. 3.11 asks the generator whether it runs.
-                    if !fl.gen_state.is_some_and(|back| copy.gen_state(frame, back) == Some(0)) {
+                    let runs = fl.gen_state.is_some_and(|back| copy.gen_state(frame, back) == Some(0));
+                    if !runs {
                         return Ok(false);
                     }
                 }
@@ -1337,5 +1339,23 @@ impl ProcessWalker {
         let fingerprint = fingerprint(l, &b, 0);
         let shim = file == "<shim>";
         Some(CodeMeta { file: file.into(), qualname: qualname.into(), first_line, lines: Lines::decode(kind, &table, first_line), frame_words, fingerprint, shim })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A frame address read from the target can be anything; one near the top of the address
+    /// space once wrapped past u64::MAX, passed as inside the copy and panicked the sampler.
+    #[test]
+    fn an_address_near_the_top_is_not_in_the_copy() {
+        let bytes = vec![0u8; 4096];
+        let outside = Outside::default();
+        let copy = Copy { chunk: 0x7f00_0000_0000, bytes: &bytes, second: &bytes, outside: &outside, before_bytes: &[], after_bytes: &[], again_bytes: &[], pre: 0, size: 80 };
+        for addr in [u64::MAX - 7, u64::MAX - 79, u64::MAX - 4096] {
+            assert!(!copy.in_chunk(addr) && !copy.in_chunk_range(addr) && copy.frame(addr).is_none(), "{addr:#x}");
+        }
+        assert!(copy.in_chunk(0x7f00_0000_0000 + 4096 - 80) && !copy.in_chunk(0x7f00_0000_0000 + 4096 - 79));
     }
 }

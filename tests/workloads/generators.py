@@ -1,8 +1,9 @@
 """Generators and coroutines that call functions while they run, resumed from Python (a for
-loop, send) and from C (sum). Every frame of `produce`/`crunch` must keep its callers down to
-<module>: a generator's frame lives outside the thread's stack and is unlinked from its
-caller at each yield. Runs for argv[1] seconds (default forever); prints "ready" first."""
-import sys, time
+loop, send) and from C (sum, asyncio's task step). Every frame of `produce`, `crunch` and
+`outer` must keep its callers down to <module>: a generator's frame lives outside the thread's
+stack and is unlinked from its caller at each yield. Runs for argv[1] seconds (default
+forever); prints "ready" first."""
+import asyncio, sys, time
 
 
 def work(i):
@@ -36,6 +37,24 @@ def by_send():
         c.send(i)
 
 
+async def inner(i):
+    return work(i)
+
+
+async def outer():
+    for i in range(200):
+        await inner(i)
+        if i % 50 == 0:
+            await asyncio.sleep(0)
+
+
+LOOP = asyncio.new_event_loop()
+
+
+def by_asyncio():
+    LOOP.run_until_complete(outer())
+
+
 def main():
     secs = float(sys.argv[1]) if len(sys.argv) > 1 else 1e9
     print("ready", flush=True)
@@ -44,6 +63,7 @@ def main():
         by_for_loop()
         by_c()
         by_send()
+        by_asyncio()
 
 
 main()
