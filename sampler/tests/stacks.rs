@@ -144,3 +144,31 @@ fn generator_frames_keep_their_callers() {
         assert!(wrong * 1000 <= in_gen, "{label}: {wrong} of {in_gen} generator samples lost callers or gained frames");
     }
 }
+
+/// A stack deeper than its frame chunk goes on in older chunks (3.11+). Read frame by frame,
+/// a recursion 900 deep took ~800 reads per sample, and capped, none came whole; the older
+/// chunks are read whole instead. Every sample must hold all 900 frames, at most ticks.
+#[test]
+fn a_stack_deeper_than_its_chunk_is_sampled_whole() {
+    use ember_sampler::{Config, Event, Rate, Session, Target};
+    for (label, py) in pythons() {
+        let child = Kill(start_ready(&py, &[workload("deep.py").to_str().unwrap(), "900"]));
+        let config = Config { rate: Rate::Hz(1000.0), duration: Some(std::time::Duration::from_millis(1000)), ..Config::default() };
+        let session = Session::start(Target::Pid(child.0.id()), config).unwrap();
+        let (mut whole, mut other) = (0, 0);
+        for ev in session.events.iter() {
+            if let Event::Samples(batch) = ev {
+                for (_, frames) in batch.iter() {
+                    let recs = frames.iter().filter(|&&f| &*session.frames.get(f).unwrap().qualname == "rec").count();
+                    if recs == 901 && frames.len() == 902 { whole += 1 } else { other += 1 }
+                }
+                session.recycle(batch);
+            }
+        }
+        let stats = session.stats.snapshot();
+        eprintln!("{label}: {whole} whole, {other} other, {} torn", stats.torn);
+        assert_eq!(other, 0, "{label}: samples without the whole 900-deep stack");
+        // Most ticks: ≤3.10 reads 900 heap frames a sample, ~1 ms with the other tests running.
+        assert!(whole >= 500, "{label}: only {whole} samples in 1 s at 1 kHz ({} torn)", stats.torn);
+    }
+}
