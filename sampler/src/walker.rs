@@ -49,7 +49,7 @@ const NAME_WAIT: Duration = Duration::from_secs(3);
 const CHUNK_SLACK: usize = 512;
 /// Callees climbed above the frame that was current, to the one running at the copy.
 const MAX_CLIMB: usize = 256;
-/// Frames outside the chunk (generators', C-stack entry frames) read with the chunk, each way.
+/// Frames outside the chunk (generators', C-stack entry frames) read with the chunk, per list.
 const MAX_OUTSIDE: usize = 32;
 /// 3.11/3.12: C-level frames whose current frame is read on the guess that one is current,
 /// each an 8-byte region; one unused for CFRAME_FORGET samples is dropped.
@@ -126,11 +126,11 @@ fn running(fl: &InterpFrame, fb: &[u8]) -> bool {
 /// the next phase (stacks mixed). So it is read both just before the chunk and just after,
 /// and kept only where both agree. Other frames (C-stack entry frames, frames in an older
 /// chunk) keep their bytes once popped, so they are read just after.
-#[derive(Default)]
 ///
 /// A stack deeper than its chunk goes on in older chunks: their used parts (`chunks`, address
 /// and length) are read whole after the chunk, like other frames that stay put; frame by frame,
 /// a recursion 900 deep took ~800 reads.
+#[derive(Default)]
 struct Outside {
     before: Vec<u64>,
     after: Vec<u64>,
@@ -958,8 +958,9 @@ impl ProcessWalker {
 
     /// Finds the frame running at the moment of the copy and walks its callers, leaf first,
     /// into `self.raw`. Frames outside the chunk (generators', coroutines', 3.12+'s C-stack
-    /// entry frames) come from the same read when last sample had them there too; `learned`
-    /// says the walk had to read a generator's frame on its own and gave up for the retry.
+    /// entry frames, older chunks) come from the same read when last sample had them there too;
+    /// `learned` says the walk met one it must read with the chunk (a generator's frame, an
+    /// older chunk) and gave up for the retry, which will.
     fn walk_interp(&mut self, copy: &Copy, current: u64, tstate: u64, outside: &mut Outside, learned: &mut bool) -> Result<bool, Error> {
         let l = self.layout;
         let Frames::Interp(fl) = l.frames else { unreachable!() };
