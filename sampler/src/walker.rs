@@ -57,7 +57,7 @@ const CFRAME_GUESSES: usize = 3;
 const CFRAME_FORGET: u8 = 64;
 /// Older chunks a stack may span, below the one it runs in.
 const MAX_OLDER_CHUNKS: usize = 16;
-/// Frames outside the chunk one walk may read one by one (an older chunk's, mostly).
+/// Frames outside the chunk one walk may read one by one (those not met there last sample).
 const MAX_EXTRA_READS: usize = 512;
 /// A stack chunk's size when its header was not copied (CPython's default chunk).
 const DEFAULT_CHUNK: u64 = 16 * 1024;
