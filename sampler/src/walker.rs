@@ -964,8 +964,12 @@ impl ProcessWalker {
     fn walk_interp(&mut self, copy: &Copy, current: u64, tstate: u64, outside: &mut Outside, learned: &mut bool) -> Result<bool, Error> {
         let l = self.layout;
         let Frames::Interp(fl) = l.frames else { unreachable!() };
+        // A stopped target (`--blocking`) changes nothing between the reads: the frame that was
+        // current is the top, and no frame can have been copied at another moment.
+        let frozen = self.frozen_running.is_some();
         let mut unconfirmed = false;
-        let mut frame = match self.live_top(copy, current) {
+        let top = if frozen { Top::Frame(current) } else { self.live_top(copy, current) };
+        let mut frame = match top {
             Top::Frame(f) => f,
             Top::Unconfirmed(f) => {
                 unconfirmed = true;
@@ -1074,7 +1078,7 @@ impl ProcessWalker {
                 // Below the top, only a frame inside a C call still holds its stack pointer
                 // in a register; its callee then entered the eval loop from C. Any other
                 // running frame down here was copied at another moment than the top.
-                if depth > 1 && running(&fl, fb) && !callee_entered {
+                if depth > 1 && running(&fl, fb) && !callee_entered && !frozen {
                     return Ok(false);
                 }
                 callee_entered = match fl.entry_flag {

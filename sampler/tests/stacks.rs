@@ -100,49 +100,72 @@ fn a_reused_code_address_gets_the_new_codes_name() {
 /// under the call that creates it).
 #[test]
 fn generator_frames_keep_their_callers() {
-    use ember_sampler::{Config, Event, Rate, Session, Target};
+    use ember_sampler::{Config, Rate};
     for (label, py) in pythons() {
-        let child = Kill(start_ready(&py, &[workload("generators.py").to_str().unwrap()]));
         let config = Config { rate: Rate::Max, duration: Some(std::time::Duration::from_millis(1500)), ..Config::default() };
-        let session = Session::start(Target::Pid(child.0.id()), config).unwrap();
-        let (mut total, mut in_gen, mut wrong) = (0u64, 0u64, 0u64);
-        for ev in session.events.iter() {
-            if let Event::Samples(batch) = ev {
-                for (_, frames) in batch.iter() {
-                    let names: Vec<String> = frames.iter().map(|&f| last_component(&session.frames.get(f).unwrap().qualname).to_string()).collect();
-                    total += 1;
-                    let Some(g) = names.iter().position(|n| ["produce", "crunch", "outer"].contains(&n.as_str())) else { continue };
-                    in_gen += 1;
-                    let caller = if g >= 1 { names[g - 1].as_str() } else { "" };
-                    let callees: Vec<&str> = names[g + 1..].iter().map(String::as_str).collect();
-                    let ok = names.len() > 2
-                        && names[0] == "<module>"
-                        && names[1] == "main"
-                        && match names[g].as_str() {
-                            "produce" => g == 3 && (caller == "by_for_loop" || caller == "by_c"),
-                            "crunch" => (g == 3 && caller == "by_send") || (g == 2 && names.len() == 3),
-                            // Also its first instant, under the call that creates it.
-                            _ => names[2] == "by_asyncio" && (caller == "_run" || (g == 3 && names.len() == 4)),
-                        }
-                        && match names[g].as_str() {
-                            "outer" => matches!(callees[..], [] | ["inner"] | ["inner", "work"] | ["sleep"] | ["sleep", "__sleep0"]),
-                            _ => callees.iter().all(|&n| n == "work"),
-                        }
-                        && names.iter().all(|n| !n.starts_with('<') || n == "<module>");
-                    if !ok {
-                        wrong += 1;
-                        if wrong <= 3 {
-                            eprintln!("{label}: wrong: {}", names.join(";"));
-                        }
-                    }
-                }
-                session.recycle(batch);
-            }
-        }
-        eprintln!("{label}: {total} samples, {in_gen} in a generator, {wrong} wrong");
+        let (total, in_gen, wrong, _) = generator_samples(&py, &label, config);
         assert!(in_gen * 4 > total, "{label}: only {in_gen} of {total} samples in a generator");
         assert!(wrong * 1000 <= in_gen, "{label}: {wrong} of {in_gen} generator samples lost callers or gained frames");
     }
+}
+
+/// `--blocking` reads a stopped target: every sample whole, and none dropped for looking torn
+/// (taking each frame that was current as the top, 3.11–3.13 dropped 2–3% here).
+#[test]
+fn blocking_reads_of_generators_are_whole() {
+    use ember_sampler::{Config, Rate};
+    for (label, py) in pythons() {
+        let config = Config { rate: Rate::Hz(1000.0), duration: Some(std::time::Duration::from_millis(1000)), blocking: true, ..Config::default() };
+        let (total, in_gen, wrong, torn) = generator_samples(&py, &label, config);
+        assert!(in_gen * 4 > total, "{label}: only {in_gen} of {total} samples in a generator");
+        assert_eq!(wrong, 0, "{label}: generator samples lost callers or gained frames");
+        assert!(torn * 200 <= total, "{label}: {torn} dropped as torn, {total} kept");
+    }
+}
+
+/// Samples tests/workloads/generators.py: (samples, samples inside a generator, wrong ones,
+/// dropped as torn). Wrong: see `generator_frames_keep_their_callers`.
+fn generator_samples(py: &std::path::PathBuf, label: &str, config: ember_sampler::Config) -> (u64, u64, u64, u64) {
+    use ember_sampler::{Event, Session, Target};
+    let child = Kill(start_ready(py, &[workload("generators.py").to_str().unwrap()]));
+    let session = Session::start(Target::Pid(child.0.id()), config).unwrap();
+    let (mut total, mut in_gen, mut wrong) = (0u64, 0u64, 0u64);
+    for ev in session.events.iter() {
+        if let Event::Samples(batch) = ev {
+            for (_, frames) in batch.iter() {
+                let names: Vec<String> = frames.iter().map(|&f| last_component(&session.frames.get(f).unwrap().qualname).to_string()).collect();
+                total += 1;
+                let Some(g) = names.iter().position(|n| ["produce", "crunch", "outer"].contains(&n.as_str())) else { continue };
+                in_gen += 1;
+                let caller = if g >= 1 { names[g - 1].as_str() } else { "" };
+                let callees: Vec<&str> = names[g + 1..].iter().map(String::as_str).collect();
+                let ok = names.len() > 2
+                    && names[0] == "<module>"
+                    && names[1] == "main"
+                    && match names[g].as_str() {
+                        "produce" => g == 3 && (caller == "by_for_loop" || caller == "by_c"),
+                        "crunch" => (g == 3 && caller == "by_send") || (g == 2 && names.len() == 3),
+                        // Also its first instant, under the call that creates it.
+                        _ => names[2] == "by_asyncio" && (caller == "_run" || (g == 3 && names.len() == 4)),
+                    }
+                    && match names[g].as_str() {
+                        "outer" => matches!(callees[..], [] | ["inner"] | ["inner", "work"] | ["sleep"] | ["sleep", "__sleep0"]),
+                        _ => callees.iter().all(|&n| n == "work"),
+                    }
+                    && names.iter().all(|n| !n.starts_with('<') || n == "<module>");
+                if !ok {
+                    wrong += 1;
+                    if wrong <= 3 {
+                        eprintln!("{label}: wrong: {}", names.join(";"));
+                    }
+                }
+            }
+            session.recycle(batch);
+        }
+    }
+    let torn = session.stats.snapshot().torn;
+    eprintln!("{label}: {total} samples, {in_gen} in a generator, {wrong} wrong, {torn} torn");
+    (total, in_gen, wrong, torn)
 }
 
 /// A stack deeper than its frame chunk goes on in older chunks (3.11+). Read frame by frame,
