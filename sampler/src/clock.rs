@@ -8,12 +8,16 @@ use std::time::{Duration, Instant};
 const SPIN_BELOW: Duration = Duration::from_micros(100);
 /// `--rate max`: a pass counts for at most this many times the average pass in the average.
 const MAX_PASS_VS_AVERAGE: f64 = 4.0;
+/// `--rate max`: the first passes learn each thread's addresses, names and code objects and can
+/// take milliseconds; over these, the average follows each pass 32 times as fast.
+const WARM_UP_PASSES: u32 = 64;
 
 pub struct Ticker {
     period: Option<Duration>,
     next: Instant,
     /// `--rate max`: average time a pass took, in ns (exponential average).
     busy_ns: f64,
+    passes: u32,
     rng: u64,
 }
 
@@ -23,7 +27,7 @@ impl Ticker {
         // instants; ask for the precision the rate needs. Failure only costs precision.
         let _ = nix::sys::prctl::set_timerslack(1);
         let seed = Instant::now().elapsed().as_nanos() as u64 ^ u64::from(std::process::id()) << 32;
-        Ticker { period, next: Instant::now(), busy_ns: 0.0, rng: seed | 1 }
+        Ticker { period, next: Instant::now(), busy_ns: 0.0, passes: 0, rng: seed | 1 }
     }
 
     /// Waits for the next deadline. If we fell more than a period behind, skips the missed
@@ -41,8 +45,15 @@ impl Ticker {
             Some(p) => p,
             None => {
                 let b = busy.as_nanos() as f64;
-                self.busy_ns = if self.busy_ns == 0.0 {
+                self.passes = self.passes.saturating_add(1);
+                self.busy_ns = if self.passes == 1 {
                     b
+                } else if self.passes <= WARM_UP_PASSES {
+                    // Seeded with a first pass of 5 ms, the average took ~2.5 s of sampling at
+                    // a few hundred samples/s to come down at 1/256 a pass. (The shortest pass
+                    // instead: too short, ≤3.10's quick torn reads kept it there, reading
+                    // back to back.)
+                    self.busy_ns + (b - self.busy_ns) / 8.0
                 } else {
                     // A pass far longer than the average is an accident (preempted, or once a
                     // walk chasing freed memory for 20 ms), not what a pass costs: counted
@@ -84,6 +95,20 @@ fn wait_until(deadline: Instant, now: Instant) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A slow first pass (learning addresses and names) must not hold the rate down.
+    #[test]
+    fn a_slow_first_pass_does_not_set_the_pace() {
+        let mut t = Ticker::new(None);
+        t.wait(Duration::from_millis(5));
+        for _ in 0..100 {
+            t.wait(Duration::from_micros(10));
+        }
+        assert!(t.busy_ns < 20_000.0, "average pass {} ns", t.busy_ns);
+        // Past the warm-up, a long pass moves the average by a bounded step only.
+        t.wait(Duration::from_millis(20));
+        assert!(t.busy_ns < 20_000.0, "average pass {} ns", t.busy_ns);
+    }
 
     #[test]
     fn jitter_is_uniform_around_one() {
