@@ -110,6 +110,13 @@ fn fingerprint(l: &Layout, b: &[u8], from: usize) -> [u64; 4] {
     [b.u64_at(l.code_filename - from), b.u64_at(name - from), b.i32_at(l.code_firstlineno - from) as u64, b.u64_at(l.code_linetable - from)]
 }
 
+/// Whether two copies of a 3.11+ frame are the same frame: code (or, `popped`, a cleared
+/// one), caller link and owner.
+fn same_frame(fl: &InterpFrame, a: &[u8], b: &[u8], popped: bool) -> bool {
+    let same = |off: usize, len: usize| a[off..off + len] == b[off..off + len];
+    (same(fl.code, 8) || popped) && same(fl.previous, 8) && same(fl.owner, 1)
+}
+
 /// Whether a copied 3.11+ frame says it is running (3.11–3.13: or inside a C call) or, on
 /// 3.14+, not popped (see `Liveness`).
 fn running(fl: &InterpFrame, fb: &[u8]) -> bool {
@@ -191,11 +198,10 @@ impl Copy<'_> {
             let o = (addr - self.chunk) as usize;
             return Some(&self.bytes[o..o + self.size]);
         }
-        if let Some(i) = self.outside.before.iter().position(|&f| f == addr) {
-            let at = i * (self.pre + self.size) + self.pre;
+        if let Some((_, at)) = self.read_before(addr) {
             return self.before_bytes.get(at..at + self.size);
         }
-        if let Some(at) = self.in_older_chunk(addr) {
+        if let Some((_, at)) = self.older_chunk(addr) {
             return self.chunks_bytes.get(at..at + self.size);
         }
         let i = self.outside.after.iter().position(|&f| f == addr)?;
@@ -205,18 +211,21 @@ impl Copy<'_> {
     /// Whether `addr` was read before the chunk and again after it, the same frame both times
     /// (code, caller link, owner).
     fn read_around(&self, addr: u64, fl: &InterpFrame) -> bool {
-        let Some(i) = self.outside.before.iter().position(|&f| f == addr) else { return false };
-        let at = i * (self.pre + self.size) + self.pre;
-        let (a, b) = (&self.before_bytes[at..at + self.size], &self.again_bytes[i * self.size..(i + 1) * self.size]);
-        let same = |off: usize, len: usize| a[off..off + len] == b[off..off + len];
-        same(fl.code, 8) && same(fl.previous, 8) && same(fl.owner, 1)
+        let Some((i, at)) = self.read_before(addr) else { return false };
+        same_frame(fl, &self.before_bytes[at..at + self.size], &self.again_bytes[i * self.size..(i + 1) * self.size], false)
     }
 
     /// 3.11: the `gi_frame_state` of a generator frame read before the chunk.
     fn gen_state(&self, addr: u64, back: usize) -> Option<i8> {
+        let (_, at) = self.read_before(addr)?;
+        self.before_bytes.get(at - back).map(|&b| b as i8)
+    }
+
+    /// A frame read before the chunk: its place in `outside.before`, and where its bytes start
+    /// in `before_bytes` (each region starts `pre` bytes before its frame).
+    fn read_before(&self, addr: u64) -> Option<(usize, usize)> {
         let i = self.outside.before.iter().position(|&f| f == addr)?;
-        let at = i * (self.pre + self.size) + self.pre - back;
-        self.before_bytes.get(at).map(|&b| b as i8)
+        Some((i, i * (self.pre + self.size) + self.pre))
     }
 
     /// Whether a frame in the chunk is the same frame in the second copy: same code, caller
@@ -225,17 +234,17 @@ impl Copy<'_> {
     fn same_in_second(&self, addr: u64, fl: &InterpFrame) -> bool {
         let o = (addr - self.chunk) as usize;
         let (a, b) = (&self.bytes[o..o + self.size], &self.second[o..o + self.size]);
-        let same = |off: usize, len: usize| a[off..off + len] == b[off..off + len];
         let popped = matches!(fl.live, Liveness::Executable) && !running(fl, b);
-        (same(fl.code, 8) || popped) && same(fl.previous, 8) && same(fl.owner, 1)
+        same_frame(fl, a, b, popped)
     }
 
-    /// Where a frame in one of the older chunks read sits in `chunks_bytes`.
-    fn in_older_chunk(&self, addr: u64) -> Option<usize> {
+    /// The older chunk read that holds a frame at `addr`, and where the frame sits in
+    /// `chunks_bytes`.
+    fn older_chunk(&self, addr: u64) -> Option<((u64, usize), usize)> {
         let mut at = 0;
         for &(c, len) in &self.outside.chunks {
             if addr >= c && addr - c + self.size as u64 <= len as u64 {
-                return Some(at + (addr - c) as usize);
+                return Some(((c, len), at + (addr - c) as usize));
             }
             at += len;
         }
@@ -1002,10 +1011,9 @@ impl ProcessWalker {
                     prev_in_chunk = frame;
                     fb
                 }
-                Some(fb) if copy.in_older_chunk(frame).is_some() => {
+                Some(fb) if let Some((c, _)) = copy.older_chunk(frame) => {
                     // Older chunks hold the callers of the current one's frames: they stay put
                     // while it is in use, and in each, frames sit below their callees too.
-                    let c = *copy.outside.chunks.iter().find(|c| frame >= c.0 && frame - c.0 < c.1 as u64).unwrap();
                     if prev_in_older.0 == c.0 && frame >= prev_in_older.1 {
                         return Ok(false);
                     }
