@@ -888,23 +888,32 @@ impl ProcessWalker {
         let top = ts.u64_at(chunk_off + 8);
         let current = match l.tstate_current_frame {
             CurrentFrame::Direct(o) => ts.u64_at(o),
-            CurrentFrame::ViaCFrame { cframe, .. } => {
+            CurrentFrame::ViaCFrame { cframe, current_frame } => {
                 let cf = ts.u64_at(cframe);
                 let slot = self.threads.get_mut(&tstate).unwrap();
-                let Some(i) = slot.cframes.iter().position(|c| c.0 == cf) else {
-                    // A C-level frame not guessed (or first sample): remember it, read again.
-                    if cf == 0 {
-                        return Ok(true);
+                match slot.cframes.iter().position(|c| c.0 == cf) {
+                    Some(i) => {
+                        for (j, c) in slot.cframes.iter_mut().enumerate() {
+                            c.1 = if j == i { 0 } else { c.1.saturating_add(1) };
+                        }
+                        slot.cframes.retain(|c| c.1 < CFRAME_FORGET);
+                        self.buf.u64_at(base + ts_len + 8 * i)
                     }
-                    slot.cframes.insert(0, (cf, 0));
-                    slot.cframes.truncate(CFRAME_GUESSES);
-                    return Ok(false);
-                };
-                for (j, c) in slot.cframes.iter_mut().enumerate() {
-                    c.1 = if j == i { 0 } else { c.1.saturating_add(1) };
+                    None => {
+                        // A C-level frame not guessed (or first sample): remember it, so the
+                        // next read brings its current frame along.
+                        if cf == 0 {
+                            return Ok(true);
+                        }
+                        slot.cframes.insert(0, (cf, 0));
+                        slot.cframes.truncate(CFRAME_GUESSES);
+                        if self.frozen_running.is_none() {
+                            return Ok(false);
+                        }
+                        // A stopped target still has that frame current: read it now.
+                        self.mem.read_u64(cf + current_frame as u64)?
+                    }
                 }
-                slot.cframes.retain(|c| c.1 < CFRAME_FORGET);
-                self.buf.u64_at(base + ts_len + 8 * i)
             }
         };
         let used = top.saturating_sub(real_chunk) as usize;
@@ -933,8 +942,8 @@ impl ProcessWalker {
         if current == 0 {
             return Ok(true);
         }
-        if preempted {
-            return Ok(false);
+        if preempted && self.frozen_running.is_none() {
+            return Ok(false); // a stopped target cannot move while we are held up
         }
         let buf = std::mem::take(&mut self.buf);
         let copy = Copy {
@@ -1062,8 +1071,9 @@ impl ProcessWalker {
             }
             if owner == GENERATOR_OWNER {
                 // Kept only as the same frame before and after the chunk (see `Outside`); one
-                // met otherwise is read so next time.
-                if !copy.read_around(frame, &fl) {
+                // met otherwise is read so next time. A stopped target's is kept as read.
+                let around = copy.read_around(frame, &fl);
+                if !around && !frozen {
                     *learned = true;
                     return Ok(false);
                 }
@@ -1076,7 +1086,10 @@ impl ProcessWalker {
                     // A running generator is linked to whatever resumed it (3.12+ always, a C
                     // call leaving an entry frame; 3.11 unless no Python frame did): unlinked,
                     // it is suspended. 3.11 asks the generator whether it runs.
-                    let runs = fl.gen_state.is_some_and(|back| copy.gen_state(frame, back) == Some(0));
+                    let runs = fl.gen_state.is_some_and(|back| {
+                        let state = if around { copy.gen_state(frame, back) } else { self.gen_state_now(frame, back) };
+                        state == Some(0)
+                    });
                     if !runs {
                         return Ok(false);
                     }
@@ -1178,6 +1191,14 @@ impl ProcessWalker {
             Liveness::StackTop(_) => Top::Unconfirmed(current),
             Liveness::Executable => Top::Torn,
         }
+    }
+
+    /// 3.11, `--blocking`: the `gi_frame_state` of a generator frame not read with the chunk,
+    /// read on its own (the target is stopped).
+    fn gen_state_now(&self, frame: u64, back: usize) -> Option<i8> {
+        let mut b = [0u8; 1];
+        self.mem.read(frame.checked_sub(back as u64)?, &mut b).ok()?;
+        Some(b[0] as i8)
     }
 
     /// The used parts of the chunks below the copied one, down to the one holding `frame`
