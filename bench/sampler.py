@@ -212,10 +212,13 @@ def main():
                         alone.append(timed_work(py, args.work))
                         under.append(timed_work(py, args.work, name, rate, tmp))
                     alone_all += alone
-                    cells.append(f"{100 * (statistics.median(under) / statistics.median(alone) - 1):+.1f}%")
-                rows.append(f"{name:<13} {cells[0]:>15} {cells[1]:>14}")
+                    # The median, and each run against the run alone just before it: at the
+                    # maximum rate runs come in good and bad streaks (docs/architecture.md).
+                    pairs = sorted(100 * (u / a - 1) for u, a in zip(under, alone))
+                    cells.append(f"{100 * (statistics.median(under) / statistics.median(alone) - 1):+.1f}% ({pairs[0]:+.0f}..{pairs[-1]:+.0f})")
+                rows.append(f"{name:<13} {cells[0]:>22} {cells[1]:>22}")
             print(f"fixed work alone: {statistics.median(alone_all):.3f}s (median of {len(alone_all)}, each paired with a run under a profiler)")
-            print(f"{'profiler':<13} {'slowdown @1kHz':>15} {'slowdown @max':>14}")
+            print(f"{'profiler':<13} {'slowdown @1kHz (runs)':>22} {'slowdown @max (runs)':>22}")
             print("\n".join(rows))
 
 

@@ -35,6 +35,9 @@ const MAX_THREADS: usize = 4096;
 /// docs/architecture.md, "Reading disturbs the target").
 const RETRIES: usize = 16;
 const MIN_ATTEMPTS: usize = 2;
+/// `--blocking`: a stopped target is not disturbed by a read, and each retry there follows a
+/// lesson (a chunk, an older chunk, a C-level frame met for the first time), so more are free.
+const MIN_ATTEMPTS_STOPPED: usize = 4;
 /// Cached code objects are checked this often for having been freed and their address reused:
 /// those of each thread's last sample, and a share of the rest in rotation.
 const CODES_CHECK_EVERY: Duration = Duration::from_millis(2);
@@ -635,7 +638,8 @@ impl ProcessWalker {
         let mut ok = false;
         let started = Instant::now();
         for attempt in 0..RETRIES {
-            if attempt >= MIN_ATTEMPTS && started.elapsed() > opts.retry_budget {
+            let min = if self.frozen_running.is_some() { MIN_ATTEMPTS_STOPPED } else { MIN_ATTEMPTS };
+            if attempt >= min && started.elapsed() > opts.retry_budget {
                 break;
             }
             self.raw.clear();

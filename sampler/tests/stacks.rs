@@ -126,8 +126,8 @@ fn blocking_reads_of_generators_are_whole() {
 /// `--blocking` on a program doing a little of everything (tests/workloads/mixed.py): a stopped
 /// target cannot tear, so a sample is only dropped while the sampler learns where a stack
 /// lives. At the maximum rate, treating a stopped target like a running one (a second read to
-/// learn a C-level frame or a generator's frame, a slow read taken as preempted) dropped 5–6%
-/// of the samples on 3.11 and 3.12; now under 1%.
+/// learn a C-level frame or a generator's frame, a slow read taken as preempted, two attempts
+/// at most) dropped 5–6% of the samples on 3.11 and 3.12; now 0.3–0.5%, none on 3.13+.
 #[test]
 fn blocking_drops_few_samples_of_a_mixed_program() {
     use ember_sampler::{Config, Rate, Session, Target};
@@ -145,7 +145,7 @@ fn blocking_drops_few_samples_of_a_mixed_program() {
         let torn = session.stats.snapshot().torn;
         eprintln!("{label}: {total} samples, {torn} dropped");
         assert!(total >= 1000, "{label}: only {total} samples in 2 s");
-        assert!(torn * 40 <= total, "{label}: {torn} dropped from a stopped target, {total} kept");
+        assert!(torn * 66 <= total, "{label}: {torn} dropped from a stopped target, {total} kept");
     }
 }
 
