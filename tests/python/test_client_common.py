@@ -140,6 +140,12 @@ def start_session(bin_path, request, arguments, client_id, cwd):
     return dap, dap.response(seq)
 
 
+def program_output(dap, timeout=60):
+    """Waits for the session to end; returns what the program printed (DAP output events)."""
+    dap.event("terminated", timeout=timeout)
+    return "".join(e["body"].get("output", "") for e in dap.events if e["event"] == "output")
+
+
 SLOW_SCRIPT = """
 import sys, time
 def busy(n):

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from test_client_common import CLIENTS, REPO, SLOW_SCRIPT, ember_bin, start_session
+from test_client_common import CLIENTS, REPO, SLOW_SCRIPT, ember_bin, program_output, start_session
 
 LANGUAGES = CLIENTS / "helix" / "languages.toml"
 
@@ -156,8 +156,7 @@ def test_launch_template_starts_a_profiling_session(tmp_path):
         pid = dap.event("ember/profile", timeout=30)["body"]["pid"]
         assert "busy.py" in Path(f"/proc/{pid}/cmdline").read_text(), "the profiled process runs the file"
         _session_started(dap, response, pid)
-        dap.event("terminated", timeout=60)
-        out = "".join(e["body"].get("output", "") for e in dap.events if e["event"] == "output")
+        out = program_output(dap)
         assert "args: ['alpha', 'beta']" in out, out
         assert _saved_profile(dap).parent == tmp_path / ".ember"
     finally:
@@ -171,8 +170,7 @@ def test_launch_template_with_a_single_numeric_argument(tmp_path):
     dap, response = start_session(ember_bin(), "launch", args, "helix", tmp_path)
     try:
         assert response["success"], response
-        dap.event("terminated", timeout=60)
-        out = "".join(e["body"].get("output", "") for e in dap.events if e["event"] == "output")
+        out = program_output(dap)
         assert "args: []" in out, out
     finally:
         dap.close()

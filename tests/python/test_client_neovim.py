@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from test_client_common import CLIENTS, REPO, SLOW_SCRIPT, ember_bin, start_session
+from test_client_common import CLIENTS, REPO, SLOW_SCRIPT, ember_bin, program_output, start_session
 
 pynvim = pytest.importorskip("pynvim", reason="pip install -r tests/requirements.txt")
 
@@ -242,8 +242,7 @@ def test_nvim_dap_configurations_run_in_ember_dap(nvim, tmp_path):
     dap, response = start_session(ember_bin(), "launch", launch, "neovim", tmp_path)
     try:
         assert response["success"], response
-        dap.event("terminated", timeout=60)
-        out = "".join(e["body"].get("output", "") for e in dap.events if e["event"] == "output")
+        out = program_output(dap)
         assert "args: ['nvim']" in out, out
     finally:
         dap.close()

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from test_client_common import CLIENTS, REPO, SLOW_SCRIPT, ember_bin, start_session
+from test_client_common import CLIENTS, REPO, SLOW_SCRIPT, ember_bin, program_output, start_session
 
 PACKAGE = json.loads((CLIENTS / "vscode" / "package.json").read_text())
 DEBUGGER = next(d for d in PACKAGE["contributes"]["debuggers"] if d["type"] == "ember")
@@ -41,8 +41,7 @@ def test_launch_current_file_configuration_runs(tmp_path):
     try:
         assert response["success"], response
         assert dap.event("ember/profile", timeout=30)["body"]["pid"] > 0
-        dap.event("terminated", timeout=60)
-        out = "".join(e["body"].get("output", "") for e in dap.events if e["event"] == "output")
+        out = program_output(dap)
         assert "args: ['x']" in out, out
     finally:
         dap.close()

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from test_client_common import CLIENTS, REPO, ember_bin, start_session
+from test_client_common import CLIENTS, REPO, ember_bin, program_output, start_session
 
 ZED = CLIENTS / "zed"
 
@@ -127,8 +127,7 @@ def test_ember_dap_runs_each_example_scenario(tmp_path):
         dap, response = start_session(ember_bin(), run["request"], run["configuration"], "zed", tmp_path)
         try:
             assert response["success"], (scenario["label"], response)
-            dap.event("terminated", timeout=90)
-            out = "".join(e["body"].get("output", "") for e in dap.events if e["event"] == "output")
+            out = program_output(dap, timeout=90)
             assert expected in out, (scenario["label"], out)
         finally:
             dap.close()
