@@ -212,8 +212,9 @@ def main():
                         alone.append(timed_work(py, args.work))
                         under.append(timed_work(py, args.work, name, rate, tmp))
                     alone_all += alone
-                    # The median, and each run against the run alone just before it: at the
-                    # maximum rate runs come in good and bad streaks (docs/architecture.md).
+                    # The median, then the lowest and highest run, each against the run alone
+                    # just before it: at the maximum rate runs come in good and bad streaks
+                    # (docs/architecture.md, "Reading disturbs the target").
                     pairs = sorted(100 * (u / a - 1) for u, a in zip(under, alone))
                     cells.append(f"{100 * (statistics.median(under) / statistics.median(alone) - 1):+.1f}% ({pairs[0]:+.0f}..{pairs[-1]:+.0f})")
                 rows.append(f"{name:<13} {cells[0]:>22} {cells[1]:>22}")

@@ -130,14 +130,14 @@ fn blocking_reads_of_generators_are_whole() {
 /// at most) dropped 5–6% of the samples on 3.11 and 3.12; now 0.3–0.5%, none on 3.13+.
 #[test]
 fn blocking_drops_few_samples_of_a_mixed_program() {
-    use ember_sampler::{Config, Rate, Session, Target};
+    use ember_sampler::{Config, Event, Rate, Session, Target};
     for (label, py) in pythons() {
         let child = Kill(start_ready(&py, &[workload("mixed.py").to_str().unwrap()]));
         let config = Config { rate: Rate::Max, duration: Some(std::time::Duration::from_millis(2000)), blocking: true, ..Config::default() };
         let session = Session::start(Target::Pid(child.0.id()), config).unwrap();
         let mut total = 0u64;
         for ev in session.events.iter() {
-            if let ember_sampler::Event::Samples(batch) = ev {
+            if let Event::Samples(batch) = ev {
                 total += batch.iter().count() as u64;
                 session.recycle(batch);
             }
