@@ -637,9 +637,9 @@ impl ProcessWalker {
         let mut next = 0;
         let mut ok = false;
         let started = Instant::now();
+        let min_attempts = if self.frozen_running.is_some() { MIN_ATTEMPTS_STOPPED } else { MIN_ATTEMPTS };
         for attempt in 0..RETRIES {
-            let min = if self.frozen_running.is_some() { MIN_ATTEMPTS_STOPPED } else { MIN_ATTEMPTS };
-            if attempt >= min && started.elapsed() > opts.retry_budget {
+            if attempt >= min_attempts && started.elapsed() > opts.retry_budget {
                 break;
             }
             self.raw.clear();
@@ -825,6 +825,7 @@ impl ProcessWalker {
     fn read_interp_stack(&mut self, tstate: u64, next: &mut u64) -> Result<bool, Error> {
         let l = self.layout;
         let Frames::Interp(fl) = l.frames else { unreachable!() };
+        let frozen = self.frozen_running.is_some(); // `--blocking`
         let chunk_off = l.tstate_datastack_chunk.unwrap();
         let slot = self.threads.get_mut(&tstate).unwrap();
         let (chunk, chunk_len) = (slot.chunk, slot.chunk_len);
@@ -911,7 +912,7 @@ impl ProcessWalker {
                         }
                         slot.cframes.insert(0, (cf, 0));
                         slot.cframes.truncate(CFRAME_GUESSES);
-                        if self.frozen_running.is_none() {
+                        if !frozen {
                             return Ok(false);
                         }
                         // A stopped target still has that frame current: read it now.
@@ -946,7 +947,7 @@ impl ProcessWalker {
         if current == 0 {
             return Ok(true);
         }
-        if preempted && self.frozen_running.is_none() {
+        if preempted && !frozen {
             return Ok(false); // a stopped target cannot move while we are held up
         }
         let buf = std::mem::take(&mut self.buf);
