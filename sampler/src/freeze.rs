@@ -16,6 +16,9 @@ use nix::sys::wait::{waitid, waitpid, Id, WaitPidFlag, WaitStatus};
 use nix::unistd::Pid;
 use std::collections::HashMap;
 
+/// Instructions a nudged thread is moved on by (Frozen::nudge).
+const NUDGE_STEPS: usize = 8;
+
 /// The threads of one process, stopped until this is dropped.
 pub struct Frozen {
     /// Each stopped thread, and a signal it received meanwhile (delivered on detach).
@@ -70,6 +73,52 @@ impl Frozen {
         }
         f.stopped.retain_mut(|(p, sig)| wait_stopped(*p, sig));
         Ok(f)
+    }
+
+    /// Moves thread `tid` on by NUDGE_STEPS instructions, stopped again after each. A thread
+    /// can stop where its memory does not describe it: 3.11/3.12's eval loop publishes its
+    /// C-level frame (`tstate->cframe`) a few dozen instructions before it fills it in, and a
+    /// thread stopped between shows whatever that stack slot held before. Single
+    /// steps, because a thread let go and interrupted again often had not run at all (its
+    /// wake-up outlasted a 20 µs wait); each step takes ~80 µs here. Not while it holds a
+    /// signal: it could not hold two.
+    pub fn nudge(&mut self, tid: u32) {
+        let Some(i) = self.stopped.iter().position(|(p, _)| p.as_raw() == tid as i32) else { return };
+        let p = self.stopped[i].0;
+        for _ in 0..NUDGE_STEPS {
+            if self.stopped[i].1.is_some() {
+                return;
+            }
+            if ptrace::step(p, None).is_err() || !wait_stepped(p, &mut self.stopped[i].1) {
+                // Gone: nothing left to detach.
+                self.stopped.remove(i);
+                return;
+            }
+        }
+    }
+}
+
+/// Waits for `p`'s single step to end; false if it exited instead. A signal that arrives
+/// first is held for the detach (the step's own SIGTRAP is not one).
+fn wait_stepped(p: Pid, held: &mut Option<Signal>) -> bool {
+    loop {
+        let peek = WaitPidFlag::WSTOPPED | WaitPidFlag::WEXITED | WaitPidFlag::WNOWAIT | WaitPidFlag::__WALL;
+        match waitid(Id::Pid(p), peek) {
+            Ok(WaitStatus::Exited(..)) | Ok(WaitStatus::Signaled(..)) => return false,
+            Err(Errno::EINTR) => continue,
+            Err(_) => return false,
+            Ok(_) => {}
+        }
+        match waitpid(p, Some(WaitPidFlag::__WALL)) {
+            Ok(WaitStatus::Stopped(_, Signal::SIGTRAP)) | Ok(WaitStatus::PtraceEvent(..)) => return true,
+            Ok(WaitStatus::Stopped(_, s)) => {
+                *held = Some(s);
+                return true;
+            }
+            Ok(WaitStatus::Exited(..)) | Ok(WaitStatus::Signaled(..)) | Err(Errno::ECHILD) | Err(Errno::ESRCH) => return false,
+            Err(Errno::EINTR) | Ok(_) => continue,
+            Err(_) => return false,
+        }
     }
 }
 

@@ -365,8 +365,8 @@ pub struct ProcessWalker {
     /// Whether the last read brought the head/GIL prefix back, and what it said.
     head_read: bool,
     head_seen: (u64, u64),
-    /// While a blocking pass holds the process stopped: each thread's state just before.
-    frozen_running: Option<HashMap<u32, bool>>,
+    /// While a blocking pass holds the process stopped.
+    frozen: Option<Frozen>,
     /// `--blocking`: the threads' /proc stat files, kept open between passes.
     frozen_stats: HashMap<u32, ThreadStat>,
 }
@@ -431,7 +431,7 @@ impl ProcessWalker {
             prefix_on: false,
             head_read: false,
             head_seen: (0, 0),
-            frozen_running: None,
+            frozen: None,
             frozen_stats: HashMap::new(),
         })
     }
@@ -472,7 +472,7 @@ impl ProcessWalker {
             self.codes_checked = Instant::now();
             self.check_codes();
         }
-        let mut frozen = match opts.blocking.then(|| Frozen::new(self.interp.pid, &mut self.frozen_stats)) {
+        self.frozen = match opts.blocking.then(|| Frozen::new(self.interp.pid, &mut self.frozen_stats)) {
             None => None,
             Some(Ok(f)) => Some(f),
             // Could not stop it this pass (a debugger attached meanwhile?): counted, not sampled.
@@ -482,11 +482,9 @@ impl ProcessWalker {
             }
             Some(Err(e)) => return Err(e),
         };
-        self.frozen_running = frozen.as_mut().map(|f| std::mem::take(&mut f.running));
         let result = self.sample_threads(table, now, opts, out, new_threads, counts);
         // Detach before anything else: the target waits while we hold it.
-        drop(frozen);
-        self.frozen_running = None;
+        self.frozen = None;
         result
     }
 
@@ -637,7 +635,7 @@ impl ProcessWalker {
         let mut next = 0;
         let mut ok = false;
         let started = Instant::now();
-        let min_attempts = if self.frozen_running.is_some() { MIN_ATTEMPTS_STOPPED } else { MIN_ATTEMPTS };
+        let mut min_attempts = if self.frozen.is_some() { MIN_ATTEMPTS_STOPPED } else { MIN_ATTEMPTS };
         for attempt in 0..RETRIES {
             if attempt >= min_attempts && started.elapsed() > opts.retry_budget {
                 break;
@@ -648,7 +646,18 @@ impl ProcessWalker {
                     ok = true;
                     break;
                 }
-                Ok(false) => continue,
+                Ok(false) => {
+                    // Stopped, a read still failing after its lessons (a chunk, a C-level
+                    // frame) is of a thread caught where its memory does not describe it:
+                    // move it on a few instructions (Frozen::nudge). Where it stops then may
+                    // have lessons of its own.
+                    if attempt + 2 >= min_attempts {
+                        if let Some(f) = self.frozen.as_mut() {
+                            f.nudge(tid);
+                            min_attempts = attempt + 1 + MIN_ATTEMPTS_STOPPED;
+                        }
+                    }
+                }
                 Err(e) => {
                     self.prefix_on = false;
                     return Err(e);
@@ -708,8 +717,8 @@ impl ProcessWalker {
     fn status(&mut self, tstate: u64, holder: u64) -> (bool, bool) {
         let gil = holder == tstate;
         let slot = self.threads.get_mut(&tstate).unwrap();
-        if let Some(states) = &self.frozen_running {
-            return (gil, gil || states.get(&slot.tid).copied().unwrap_or(true));
+        if let Some(f) = &self.frozen {
+            return (gil, gil || f.running.get(&slot.tid).copied().unwrap_or(true));
         }
         let running = gil
             || match slot.stat.as_mut().map(|s| s.running()) {
@@ -825,7 +834,7 @@ impl ProcessWalker {
     fn read_interp_stack(&mut self, tstate: u64, next: &mut u64) -> Result<bool, Error> {
         let l = self.layout;
         let Frames::Interp(fl) = l.frames else { unreachable!() };
-        let frozen = self.frozen_running.is_some(); // `--blocking`
+        let frozen = self.frozen.is_some(); // `--blocking`
         let chunk_off = l.tstate_datastack_chunk.unwrap();
         let slot = self.threads.get_mut(&tstate).unwrap();
         let (chunk, chunk_len) = (slot.chunk, slot.chunk_len);
@@ -989,7 +998,7 @@ impl ProcessWalker {
         let Frames::Interp(fl) = l.frames else { unreachable!() };
         // A stopped target (`--blocking`) changes nothing between the reads: the frame that was
         // current is the top, and no frame can have been copied at another moment.
-        let frozen = self.frozen_running.is_some();
+        let frozen = self.frozen.is_some();
         let mut unconfirmed = false;
         let top = if frozen { Top::Frame(current) } else { self.live_top(copy, current) };
         let mut frame = match top {

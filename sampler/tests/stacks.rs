@@ -127,7 +127,9 @@ fn blocking_reads_of_generators_are_whole() {
 /// target cannot tear, so a sample is only dropped while the sampler learns where a stack
 /// lives. At the maximum rate, treating a stopped target like a running one (a second read to
 /// learn a C-level frame or a generator's frame, a slow read taken as preempted, two attempts
-/// at most) dropped 5–6% of the samples on 3.11 and 3.12; now 0.3–0.5%, none on 3.13+.
+/// at most) dropped 5–6% of the samples on 3.11 and 3.12. Then 0.3–2.6% there: threads stopped
+/// in the eval loop's prologue, where `tstate->cframe` names a C-level frame not yet filled in
+/// (`Frozen::nudge` moves them on). Now none on any minor in repeated runs.
 #[test]
 fn blocking_drops_few_samples_of_a_mixed_program() {
     use ember_sampler::{Config, Event, Rate, Session, Target};
@@ -145,7 +147,7 @@ fn blocking_drops_few_samples_of_a_mixed_program() {
         let torn = session.stats.snapshot().torn;
         eprintln!("{label}: {total} samples, {torn} dropped");
         assert!(total >= 1000, "{label}: only {total} samples in 2 s");
-        assert!(torn * 66 <= total, "{label}: {torn} dropped from a stopped target, {total} kept");
+        assert!(torn * 1000 <= total, "{label}: {torn} dropped from a stopped target, {total} kept");
     }
 }
 
