@@ -57,6 +57,24 @@ fn record_a_program_to_an_ember_file() {
     }
 }
 
+/// Like py-spy: a program `ember record` started is not left running on its own once the
+/// duration is over. It is asked to stop as Ctrl-C would (KeyboardInterrupt), so its
+/// `finally` blocks run.
+#[test]
+fn a_started_program_stops_when_the_duration_is_over() {
+    let dir = tempfile::tempdir().unwrap();
+    let (out, mark) = (dir.path().join("p.ember"), dir.path().join("cleaned-up"));
+    let script = format!("import time\ntry:\n    while True: time.sleep(0.01)\nfinally:\n    open({:?}, 'w').close()\n", mark.to_str().unwrap());
+    let t = std::time::Instant::now();
+    let o = ember(&["record", "--idle", "--duration", "1", "-o", out.to_str().unwrap(), "--", &python("3.12"), "-c", &script]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(err.contains("duration reached") && err.contains("stopping the program it started"), "{err}");
+    assert!(mark.exists(), "the program's finally block did not run: {err}");
+    assert!(t.elapsed() < std::time::Duration::from_secs(10), "{:?}", t.elapsed());
+    assert!(load(&out).samples.len() > 300);
+}
+
 #[test]
 fn collapsed_output_names_frames_and_threads() {
     let dir = tempfile::tempdir().unwrap();

@@ -3,6 +3,7 @@
 
 pub mod cli;
 pub mod dap;
+pub mod debuggee;
 pub mod live;
 pub mod lsp;
 pub mod profile;

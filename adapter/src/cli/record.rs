@@ -172,6 +172,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     // The sampler ends on its own only when the duration is over or the target is gone.
     let duration_reached = args.duration.is_some() && std::path::Path::new(&format!("/proc/{pid}")).exists();
     eprintln!("{}", summary(pid, &profile, &progress, &output, interrupted, duration_reached));
+    // A program we started is not left running on its own once its recording is over (as
+    // py-spy does; a server started for a 10 s profile would otherwise outlive the terminal
+    // session unseen). Asked to stop as Ctrl-C would, then more firmly.
+    if let Some(child) = spawned.filter(|&c| duration_reached && crate::debuggee::alive(c)) {
+        eprintln!("ember: stopping the program it started (PID {child})");
+        tokio::runtime::Builder::new_current_thread().enable_time().build()?.block_on(crate::debuggee::terminate(child, false));
+    }
     if let Some(hint) = torn_hint(profile.meta.dropped.torn, profile.samples.len() as u64, args.blocking) {
         eprintln!("{hint}");
     }

@@ -1,7 +1,7 @@
 //! The requests Ember answers, one method each, over the session's state. Profile figures come
 //! from `hottest`, process control from `debuggee`; this file only maps them to DAP.
 
-use super::debuggee::{self, Debuggee};
+use crate::debuggee::{self, Debuggee};
 use super::hottest::{self, Kind};
 use super::launch_args::{self, Console, Plan};
 use super::protocol::{ErrorMessage, Request};
