@@ -999,7 +999,7 @@ impl ProcessWalker {
         // A stopped target (`--blocking`) changes nothing between the reads: the frame that was
         // current is the top, and no frame can have been copied at another moment.
         let frozen = self.frozen.is_some();
-        let mut unconfirmed = false;
+        let (mut unconfirmed, mut through_c) = (false, false);
         let top = if frozen { Top::Frame(current) } else { self.live_top(copy, current) };
         let mut frame = match top {
             Top::Frame(f) => f,
@@ -1130,6 +1130,10 @@ impl ProcessWalker {
                     None => owner >= fl.first_non_python_owner,
                 };
             }
+            // A C call between two Python frames: 3.12+'s entry frame, 3.11's entry flag.
+            if previous != 0 && (owner >= fl.first_non_python_owner || fl.entry_flag.is_some_and(|e| fb.u8_at(e) != 0)) {
+                through_c = true;
+            }
             if owner < fl.first_non_python_owner {
                 let code = fb.u64_at(fl.code) & fl.code_mask;
                 let instr = fb.u64_at(fl.instr);
@@ -1144,6 +1148,17 @@ impl ProcessWalker {
                 self.raw.push(RawFrame { code, pos });
             }
             frame = previous;
+        }
+        if unconfirmed && through_c {
+            // No frame confirmed the top, and with every frame inside a C call none shows
+            // running: frames above the true top keep their bytes and link through entry
+            // frames read after the chunk, so a stack of the phase before can look whole
+            // (3.12 at 1 kHz kept up to 0.3% impossible stacks calling back and forth through
+            // C). The stack must not have moved since the thread state was read.
+            let dtop = tstate + l.tstate_datastack_chunk.unwrap() as u64 + 8;
+            if self.mem.read_u64(dtop).ok() != Some(stack_top) {
+                return Ok(false);
+            }
         }
         Ok(true)
     }
