@@ -62,7 +62,7 @@ impl Frozen {
             if let Some(e) = refused {
                 // Threads already interrupted must reach their stop before the detach can
                 // release them; one left traced would wait for us at its next signal.
-                f.stopped.retain_mut(|(p, sig)| wait_stopped(*p, sig));
+                f.stopped.retain_mut(|(p, sig)| wait_stopped(*p, sig, false));
                 return Err(e);
             }
             if ptrace::interrupt(p).is_err() {
@@ -71,7 +71,7 @@ impl Frozen {
             }
             f.stopped.push((p, None));
         }
-        f.stopped.retain_mut(|(p, sig)| wait_stopped(*p, sig));
+        f.stopped.retain_mut(|(p, sig)| wait_stopped(*p, sig, false));
         Ok(f)
     }
 
@@ -89,7 +89,7 @@ impl Frozen {
             if self.stopped[i].1.is_some() {
                 return;
             }
-            if ptrace::step(p, None).is_err() || !wait_stepped(p, &mut self.stopped[i].1) {
+            if ptrace::step(p, None).is_err() || !wait_stopped(p, &mut self.stopped[i].1, true) {
                 // Gone: nothing left to detach.
                 self.stopped.remove(i);
                 return;
@@ -98,32 +98,9 @@ impl Frozen {
     }
 }
 
-/// Waits for `p`'s single step to end; false if it exited instead. A signal that arrives
-/// first is held for the detach (the step's own SIGTRAP is not one).
-fn wait_stepped(p: Pid, held: &mut Option<Signal>) -> bool {
-    loop {
-        let peek = WaitPidFlag::WSTOPPED | WaitPidFlag::WEXITED | WaitPidFlag::WNOWAIT | WaitPidFlag::__WALL;
-        match waitid(Id::Pid(p), peek) {
-            Ok(WaitStatus::Exited(..)) | Ok(WaitStatus::Signaled(..)) => return false,
-            Err(Errno::EINTR) => continue,
-            Err(_) => return false,
-            Ok(_) => {}
-        }
-        match waitpid(p, Some(WaitPidFlag::__WALL)) {
-            Ok(WaitStatus::Stopped(_, Signal::SIGTRAP)) | Ok(WaitStatus::PtraceEvent(..)) => return true,
-            Ok(WaitStatus::Stopped(_, s)) => {
-                *held = Some(s);
-                return true;
-            }
-            Ok(WaitStatus::Exited(..)) | Ok(WaitStatus::Signaled(..)) | Err(Errno::ECHILD) | Err(Errno::ESRCH) => return false,
-            Err(Errno::EINTR) | Ok(_) => continue,
-            Err(_) => return false,
-        }
-    }
-}
-
-/// Waits until `p` is in a ptrace stop; false if it exited instead.
-fn wait_stopped(p: Pid, sig: &mut Option<Signal>) -> bool {
+/// Waits until `p` is in a ptrace stop; false if it exited instead. After a single step
+/// (`stepped`), its SIGTRAP is the step's own, not a signal to hold.
+fn wait_stopped(p: Pid, sig: &mut Option<Signal>, stepped: bool) -> bool {
     loop {
         // Look before taking: an exit stays for whoever waits for the process (a session reaps
         // the program it started, and reports its exit code).
@@ -135,8 +112,9 @@ fn wait_stopped(p: Pid, sig: &mut Option<Signal>) -> bool {
             Ok(_) => {}
         }
         match waitpid(p, Some(WaitPidFlag::__WALL)) {
-            // The interrupt (or a group stop) took effect.
+            // The interrupt (or a group stop) took effect, or the step did.
             Ok(WaitStatus::PtraceEvent(..)) => return true,
+            Ok(WaitStatus::Stopped(_, Signal::SIGTRAP)) if stepped => return true,
             // A signal arrived first: the thread is stopped too; the signal is its own.
             Ok(WaitStatus::Stopped(_, s)) => {
                 *sig = Some(s);
