@@ -129,6 +129,15 @@ fn running(fl: &InterpFrame, fb: &[u8]) -> bool {
     }
 }
 
+/// Whether a copied 3.11+ frame marks a C call below it: 3.11's entry flag (a frame the eval
+/// loop was entered with from C), or 3.12+'s C-stack entry frame.
+fn entered_from_c(fl: &InterpFrame, fb: &[u8]) -> bool {
+    match fl.entry_flag {
+        Some(e) => fb.u8_at(e) != 0,
+        None => fb.u8_at(fl.owner) >= fl.first_non_python_owner,
+    }
+}
+
 /// 3.11+: a stack's frames outside its chunk, by when they are read. A generator's frame is
 /// unlinked from its caller at every yield, and a finished generator's memory soon holds
 /// another: read only after the chunk, it was unlinked under callees the copy still showed
@@ -1125,13 +1134,10 @@ impl ProcessWalker {
                 if depth > 1 && running(&fl, fb) && !callee_entered && !frozen {
                     return Ok(false);
                 }
-                callee_entered = match fl.entry_flag {
-                    Some(e) => fb.u8_at(e) != 0,
-                    None => owner >= fl.first_non_python_owner,
-                };
+                callee_entered = entered_from_c(&fl, fb);
             }
-            // A C call between two Python frames: 3.12+'s entry frame, 3.11's entry flag.
-            if previous != 0 && (owner >= fl.first_non_python_owner || fl.entry_flag.is_some_and(|e| fb.u8_at(e) != 0)) {
+            // A C call between two Python frames.
+            if previous != 0 && entered_from_c(&fl, fb) {
                 through_c = true;
             }
             if owner < fl.first_non_python_owner {
