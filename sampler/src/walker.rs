@@ -1206,10 +1206,9 @@ impl ProcessWalker {
     fn live_top(&mut self, copy: &Copy, tstate: u64, current: u64) -> Top {
         let Frames::Interp(fl) = self.layout.frames else { unreachable!() };
         let mut current = current;
-        let known = self.threads[&tstate].entries.iter().any(|e| e.0 == current);
         let mut cur = match copy.frame(current) {
             Some(cur) => cur,
-            None if known => &UNREAD,
+            None if self.threads[&tstate].entries.iter().any(|e| e.0 == current) => &UNREAD,
             // Outside the chunk and not read with it (a generator's frame): as read next.
             None => return Top::Frame(current),
         };
@@ -1314,9 +1313,10 @@ impl ProcessWalker {
     /// Entry frames are copied after the chunk, and one whose loop ended in between shows its
     /// stack slot reused (owner and link overwritten). Such a loop still ran at the copy (its
     /// first frame did), and a loop started at the same place links where the last one did:
-    /// the link last seen whole and placed stands when it is placed again. Without this, a stack calling
-    /// back and forth through C was read whole only while shallow, and retries kept those: at
-    /// 1 kHz, on 3.12–3.15, 40% of samples of a recursion 11 deep landed at depth 3.
+    /// the link last seen whole and placed stands when it is placed again. Without this, a
+    /// stack calling back and forth through C was read whole only while shallow, and retries
+    /// kept those: at 1 kHz, on 3.12–3.15, 40% of samples of a recursion 11 deep landed at
+    /// depth 3.
     fn entry_caller(&mut self, copy: &Copy, tstate: u64, addr: u64, fb: &[u8], callee: Option<u64>) -> Entry {
         let Frames::Interp(fl) = self.layout.frames else { unreachable!() };
         if fl.entry_flag.is_some() || copy.in_chunk(addr) {
@@ -1384,13 +1384,9 @@ impl ProcessWalker {
         if !copy.in_chunk(caller) {
             return true;
         }
-        let end = |s: &mut Self, f: u64| -> Option<(u64, u64)> {
-            let fb = copy.frame(f).filter(|_| copy.in_chunk(f))?;
-            let w = s.frame_words(fb.u64_at(fl.code) & fl.code_mask)?;
-            Some((f + w * 8, fb.u64_at(fl.previous)))
-        };
-        let Some((above, _)) = end(self, caller) else { return false };
-        above == stack_top || end(self, above).is_some_and(|(e, prev)| e == stack_top && prev == entry)
+        let Some(above) = self.chunk_frame_end(copy, caller) else { return false };
+        above == stack_top
+            || (self.chunk_frame_end(copy, above) == Some(stack_top) && copy.frame(above).is_some_and(|fb| fb.u64_at(fl.previous) == entry))
     }
 
     /// 3.11, `--blocking`: the `gi_frame_state` of a generator frame not read with the chunk,
