@@ -346,3 +346,78 @@ fn attaching_the_moment_a_program_starts_waits_for_its_python() {
     assert!(!o.status.success() && stderr(&o).contains("is not a Python process"), "{}", stderr(&o));
     assert!(started.elapsed() < Duration::from_millis(250), "an old non-Python PID waited {:?}", started.elapsed());
 }
+
+/// The number after `PID ` (the first, or the one after `after`) in an error message.
+fn pid_in(text: &str, after: &str) -> u32 {
+    let rest = &text[text.find(after).unwrap_or_else(|| panic!("{after:?} not in: {text}")) + after.len()..];
+    let rest = &rest[rest.find("PID ").unwrap() + 4..];
+    rest.split(|c: char| !c.is_ascii_digit()).next().unwrap().parse().unwrap()
+}
+
+/// Whether a process is gone (reaped, or a zombie), waiting up to `wait` for it to go.
+fn gone_within(pid: u32, wait: Duration) -> bool {
+    let deadline = std::time::Instant::now() + wait;
+    loop {
+        let state = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok().and_then(|s| s.rsplit_once(") ").and_then(|(_, r)| r.chars().next()));
+        if matches!(state, None | Some('Z') | Some('X')) {
+            return true;
+        }
+        if std::time::Instant::now() > deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Like py-spy's `--subprocesses`: a program that is not Python itself but runs Python (a
+/// shell script, make, a test runner) is profiled through its Python children, here a shell
+/// that is alone for a while before it starts Python.
+#[test]
+fn python_started_by_a_shell_is_profiled_with_subprocesses() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("p.ember");
+    let script = format!("sleep 0.3; {} {} 1; echo done", python("3.12"), workload("adversarial.py"));
+    let o = ember(&["record", "-s", "-o", out.to_str().unwrap(), "--", "sh", "-c", &script]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("target exited with code 0"), "{}", stderr(&o));
+    let p = load(&out);
+    assert_eq!(p.processes.len(), 1, "{:?}", p.processes);
+    assert!(p.processes[0].command_line.iter().any(|a| a.ends_with("adversarial.py")), "{:?}", p.processes[0].command_line);
+    assert!(p.samples.len() > 500, "{} samples", p.samples.len());
+    assert!(p.functions.iter().any(|f| p.str(f.name) == "hot_a"));
+}
+
+/// Without `--subprocesses` the same program gets an error at once that says to add it (it
+/// used to wait out the 20 s start timeout, or fail with "exited before its Python
+/// interpreter was ready"), and neither the shell nor its Python is left running.
+#[test]
+fn python_started_by_a_shell_without_subprocesses_says_to_add_it() {
+    let script = format!("{} -c 'import time; time.sleep(60)'; echo done", python("3.12"));
+    let started = std::time::Instant::now();
+    let o = ember(&["record", "-o", "/dev/null", "--", "sh", "-c", &script]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("is not Python itself") && err.contains("--subprocesses"), "{err}");
+    assert!(started.elapsed() < Duration::from_secs(8), "took {:?}: {err}", started.elapsed());
+    let (shell, child) = (pid_in(&err, "error:"), pid_in(&err, "child process"));
+    assert!(gone_within(shell, Duration::from_secs(3)) && gone_within(child, Duration::from_secs(3)), "left running: {err}");
+}
+
+/// A program `ember record` started but cannot profile is stopped, not left running unseen;
+/// with `--subprocesses`, one under which no Python ever ran is an error, and no file is written.
+#[test]
+fn a_program_that_is_not_python_is_stopped_and_nothing_is_written() {
+    let o = ember(&["record", "--", "sleep", "30"]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("is not a Python process") && err.contains("was stopped"), "{err}");
+    assert!(gone_within(pid_in(&err, "error:"), Duration::from_secs(3)), "sleep left running: {err}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("p.ember");
+    let o = ember(&["record", "-s", "-o", out.to_str().unwrap(), "--", "sleep", "0.5"]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("no Python process ran under it"), "{err}");
+    assert!(!out.exists());
+}

@@ -151,14 +151,31 @@ pub async fn wait_stopped(pid: u32, timeout: Duration) -> bool {
 /// SIGINT (Python raises KeyboardInterrupt, so `finally` blocks run), then SIGTERM, then
 /// SIGKILL. A paused target is resumed first so it can handle them. Returns once it is gone.
 pub async fn terminate(pid: u32, group: bool) {
-    let _ = signal(pid, group, Signal::SIGCONT);
+    escalate(&[pid], group).await
+}
+
+/// `terminate` for a program and every process it started, one by one (`ember record`'s
+/// program shares Ember's process group, so a signal to the group would reach Ember too).
+pub async fn terminate_family(pid: u32) {
+    let family: Vec<u32> = std::iter::once(pid).chain(ember_sampler::descendants(pid)).collect();
+    escalate(&family, false).await
+}
+
+/// SIGCONT, then SIGINT, SIGTERM and SIGKILL until none of `pids` is alive.
+async fn escalate(pids: &[u32], group: bool) {
+    let any_alive = || pids.iter().any(|&p| alive(p));
+    for &p in pids {
+        let _ = signal(p, group, Signal::SIGCONT);
+    }
     for (sig, wait) in [(Signal::SIGINT, INT_WAIT), (Signal::SIGTERM, TERM_WAIT), (Signal::SIGKILL, Duration::from_secs(2))] {
-        if !alive(pid) {
+        if !any_alive() {
             return;
         }
-        let _ = signal(pid, group, sig);
+        for &p in pids.iter().filter(|&&p| alive(p)) {
+            let _ = signal(p, group, sig);
+        }
         let deadline = Instant::now() + wait;
-        while alive(pid) && Instant::now() < deadline {
+        while any_alive() && Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
     }

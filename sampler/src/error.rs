@@ -18,6 +18,12 @@ pub enum Error {
     #[error("PID {pid} ({exe}) is not a Python process: no libpython or python executable is mapped into it")]
     NotPython { pid: u32, exe: String },
 
+    #[error(
+        "PID {pid} ({exe}) is not Python itself, but it runs Python in its child process PID {child} \
+         ({command}): add --subprocesses (-s) to profile its Python subprocesses"
+    )]
+    PythonInChildren { pid: u32, exe: String, child: u32, command: String },
+
     #[error("PID {pid} runs {found}, which Ember does not support: {reason}. Supported: CPython 3.8 to 3.15 (default GIL builds, non-debug) on x86_64 Linux")]
     UnsupportedPython { pid: u32, found: String, reason: String },
 

@@ -31,6 +31,7 @@ pub use dump::{dump, ThreadStack};
 pub use error::Error;
 pub use event::{Batch, Event, ProcessInfo, Sample, ThreadInfo, FLAG_GIL, FLAG_RUNNING};
 pub use launch::default_signals;
+pub use process::descendants;
 pub use frames::{FrameId, FrameInfo, FrameTable};
 pub use python::PythonVersion;
 pub use session::{Config, Rate, Session, Stats, StatsSnapshot, Target};

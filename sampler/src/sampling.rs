@@ -19,6 +19,11 @@ use std::time::{Duration, Instant};
 const BATCH_SAMPLES: usize = 1024;
 const BATCH_AGE: Duration = Duration::from_millis(50);
 const SCAN_CHILDREN_EVERY: Duration = Duration::from_millis(100);
+/// While no process is sampled yet (`subprocesses` under a program that is not Python), a
+/// short-lived Python child is not missed: scanning costs nothing else then.
+const SCAN_WHILE_NONE: Duration = Duration::from_millis(10);
+/// How often the wait for a program's interpreter looks for Python among its children.
+const CHILDREN_WHILE_WAITING: Duration = Duration::from_millis(20);
 const CHECK_EXIT_EVERY: Duration = Duration::from_millis(10);
 
 pub(crate) fn start(target: Target, config: Config) -> Result<Session, Error> {
@@ -29,42 +34,34 @@ pub(crate) fn start(target: Target, config: Config) -> Result<Session, Error> {
     if !process::exists(pid) {
         return Err(Error::NoSuchProcess(pid));
     }
-    let interp = match wait_for_python(pid, child.as_mut(), config.start_timeout) {
+    let interp = match wait_for_python(pid, child.as_mut(), config.start_timeout, config.subprocesses) {
         Ok(i) => i,
         Err(e) => {
             if let Some(c) = child {
-                reap_later(c);
+                stop_program(c);
             }
             return Err(e);
         }
     };
-    let mut root = ProcessWalker::new(interp)?;
-    if config.blocking {
-        // Stop and release it once, so a refusal (another tracer, permissions) is reported now.
-        drop(crate::freeze::Frozen::new(pid, &mut Default::default())?);
-    }
-    // Wait (briefly) for the interpreter to have a thread, so errors surface here.
-    let deadline = Instant::now() + config.start_timeout;
-    while !root.ready() {
-        if let Some(c) = child.as_mut() {
-            if let Ok(Some(st)) = c.try_wait() {
-                return Err(Error::ExitedEarly { pid, status: st.to_string() });
+    // `None`: not Python itself, sampled through its Python subprocesses as they appear.
+    let root = match interp {
+        Some(i) => match root_walker(i, pid, child.as_mut(), &config) {
+            Ok(w) => Some(w),
+            Err(e) => {
+                if let Some(c) = child {
+                    stop_program(c);
+                }
+                return Err(e);
             }
-        } else if !process::exists(pid) {
-            return Err(Error::NoSuchProcess(pid));
-        }
-        if Instant::now() > deadline {
-            return Err(Error::StartTimeout { pid, secs: config.start_timeout.as_secs_f64() });
-        }
-        std::thread::sleep(Duration::from_micros(200));
-    }
+        },
+        None => None,
+    };
 
     let (tx, rx) = sync_channel(config.channel_batches.max(2));
     let (recycle_tx, recycle_rx) = sync_channel(config.channel_batches.max(2));
     let frames = Arc::new(FrameTable::new());
     let stats = Arc::new(Stats::default());
     let stop = Arc::new(AtomicBool::new(false));
-    let info = process_info(&root.interp, None);
     let mut ctx = Loop {
         tx,
         recycle: recycle_rx,
@@ -75,11 +72,15 @@ pub(crate) fn start(target: Target, config: Config) -> Result<Session, Error> {
         procs: Vec::new(),
         child,
         root_pid: pid,
+        root_python: root.is_some(),
+        refused: Vec::new(),
         pending: VecDeque::new(),
         started: Instant::now(),
     };
-    ctx.pending.push_back(Event::Process(info));
-    ctx.procs.push(root);
+    if let Some(root) = root {
+        ctx.pending.push_back(Event::Process(process_info(&root.interp, None)));
+        ctx.procs.push(root);
+    }
     let thread = std::thread::Builder::new()
         .name("ember-sampler".into())
         .spawn(move || ctx.run())
@@ -91,13 +92,43 @@ fn process_info(i: &Interpreter, parent: Option<u32>) -> ProcessInfo {
     ProcessInfo { pid: i.pid, parent, command_line: process::cmdline(i.pid), python: i.version, executable: i.binary.clone() }
 }
 
+/// The walker of a root process that runs Python, once its interpreter has a thread (so
+/// errors surface from `start`).
+fn root_walker(interp: Interpreter, pid: u32, mut child: Option<&mut std::process::Child>, config: &Config) -> Result<ProcessWalker, Error> {
+    let mut root = ProcessWalker::new(interp)?;
+    if config.blocking {
+        // Stop and release it once, so a refusal (another tracer, permissions) is reported now.
+        drop(crate::freeze::Frozen::new(pid, &mut Default::default())?);
+    }
+    let deadline = Instant::now() + config.start_timeout;
+    while !root.ready() {
+        if let Some(c) = child.as_deref_mut() {
+            if let Ok(Some(st)) = c.try_wait() {
+                return Err(Error::ExitedEarly { pid, status: st.to_string() });
+            }
+        } else if !process::exists(pid) {
+            return Err(Error::NoSuchProcess(pid));
+        }
+        if Instant::now() > deadline {
+            return Err(Error::StartTimeout { pid, secs: config.start_timeout.as_secs_f64() });
+        }
+        std::thread::sleep(Duration::from_micros(200));
+    }
+    Ok(root)
+}
+
 /// Polls until the process maps a Python interpreter. A spawned program may still be in its
 /// dynamic loader; a process that finished loading (libc mapped) without Python is not Python.
 /// A PID attached to just after it started (`python app.py & ember record --pid $!`) gets the
 /// same patience for its first seconds: it may not have exec'd Python or mapped libpython yet.
-fn wait_for_python(pid: u32, mut child: Option<&mut std::process::Child>, timeout: Duration) -> Result<Interpreter, Error> {
+///
+/// A program that is not Python but runs Python in a child process (`sh -c 'python app.py'`,
+/// `make test`): with `subprocesses`, `None`, the session samples its Python children as they
+/// appear (as py-spy does); without, an error that says to add `--subprocesses`.
+fn wait_for_python(pid: u32, mut child: Option<&mut std::process::Child>, timeout: Duration, subprocesses: bool) -> Result<Option<Interpreter>, Error> {
     let mut start = Instant::now();
     let mut exe = process::exe(pid);
+    let mut children_looked = Instant::now();
     loop {
         if let Some(c) = child.as_deref_mut() {
             if let Ok(Some(st)) = c.try_wait() {
@@ -105,7 +136,7 @@ fn wait_for_python(pid: u32, mut child: Option<&mut std::process::Child>, timeou
             }
         }
         match python::locate(pid) {
-            Ok(Some(i)) => return Ok(i),
+            Ok(Some(i)) => return Ok(Some(i)),
             Ok(None) => {
                 // A launcher (a pyenv shim, `env python`, a shell script) may still exec
                 // Python: give it the whole timeout, and restart the clock when it execs.
@@ -114,10 +145,24 @@ fn wait_for_python(pid: u32, mut child: Option<&mut std::process::Child>, timeou
                     exe = now_exe;
                     start = Instant::now();
                 }
+                if children_looked.elapsed() >= CHILDREN_WHILE_WAITING {
+                    children_looked = Instant::now();
+                    if let Some(c) = python_descendant(pid) {
+                        if subprocesses {
+                            return Ok(None);
+                        }
+                        return Err(Error::PythonInChildren { pid, exe, child: c, command: process::cmdline(c).join(" ") });
+                    }
+                }
                 let loaded = process::maps(pid)?.iter().any(|m| m.path.contains("/libc.so") || m.path.contains("/libc-"));
                 let waited = start.elapsed();
                 let settled = loaded && waited > Duration::from_millis(300) && !is_launcher(&exe);
                 let just_started = child.is_some() || process::age(pid).is_some_and(|a| a < JUST_STARTED);
+                // With subprocesses the session's scans still catch a launcher's exec, so it
+                // need not hold the start (and the live line) for the whole timeout.
+                if subprocesses && (settled || waited > LAUNCHER_WAIT_WITH_CHILDREN || !just_started) {
+                    return Ok(None);
+                }
                 if settled || waited > timeout || !just_started {
                     return Err(Error::NotPython { pid, exe: process::exe(pid) });
                 }
@@ -128,6 +173,15 @@ fn wait_for_python(pid: u32, mut child: Option<&mut std::process::Child>, timeou
     }
 }
 
+/// The first of `pid`'s descendants that maps a Python interpreter.
+fn python_descendant(pid: u32) -> Option<u32> {
+    process::descendants(pid).into_iter().find(|&c| matches!(python::locate(c), Ok(Some(_))))
+}
+
+/// With `subprocesses`, how long a launcher may take to exec Python before the session starts
+/// and watches it and its children instead.
+const LAUNCHER_WAIT_WITH_CHILDREN: Duration = Duration::from_secs(1);
+
 /// A process younger than this may still be on its way to running Python.
 const JUST_STARTED: Duration = Duration::from_secs(2);
 
@@ -135,6 +189,29 @@ const JUST_STARTED: Duration = Duration::from_secs(2);
 fn is_launcher(exe: &str) -> bool {
     let base = exe.rsplit('/').next().unwrap_or(exe);
     matches!(base, "sh" | "bash" | "dash" | "zsh" | "fish" | "env" | "pyenv" | "time" | "nice" | "nohup" | "exec")
+}
+
+/// A program started for a recording that cannot go ahead is not left running unseen: it and
+/// what it started get SIGTERM, then SIGKILL after a second, and it is reaped.
+fn stop_program(mut child: std::process::Child) {
+    use nix::sys::signal::{kill, Signal};
+    use nix::unistd::Pid;
+    let pid = child.id();
+    // Listed first: once the program is gone, its children belong to init.
+    let family: Vec<u32> = std::iter::once(pid).chain(process::descendants(pid)).collect();
+    let signal_all = |sig| family.iter().for_each(|&p| {
+        let _ = kill(Pid::from_raw(p as i32), sig);
+    });
+    let mut running = || matches!(child.try_wait(), Ok(None)) || family[1..].iter().any(|&p| process::exists(p));
+    signal_all(Signal::SIGTERM);
+    let deadline = Instant::now() + Duration::from_secs(1);
+    while running() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    if running() {
+        signal_all(Signal::SIGKILL);
+    }
+    reap_later(child);
 }
 
 /// Reaps a child we no longer sample, so it does not linger as a zombie.
@@ -154,6 +231,11 @@ struct Loop {
     procs: Vec<ProcessWalker>,
     child: Option<std::process::Child>,
     root_pid: u32,
+    /// The root runs Python and was sampled from the start; otherwise the scans for
+    /// subprocesses look at it too, in case it execs Python later.
+    root_python: bool,
+    /// Python processes found that cannot be sampled (warned about once).
+    refused: Vec<u32>,
     pending: VecDeque<Event>,
     started: Instant,
 }
@@ -217,7 +299,8 @@ impl Loop {
                 last_exit_check = Instant::now();
                 self.check_child_exit();
             }
-            if self.config.subprocesses && last_scan.elapsed() >= SCAN_CHILDREN_EVERY {
+            let scan_every = if self.procs.is_empty() { SCAN_WHILE_NONE } else { SCAN_CHILDREN_EVERY };
+            if self.config.subprocesses && last_scan.elapsed() >= scan_every {
                 last_scan = Instant::now();
                 self.scan_children();
             }
@@ -227,6 +310,11 @@ impl Loop {
             if batch.samples.len() >= BATCH_SAMPLES || batch_started.elapsed() >= BATCH_AGE {
                 self.flush(&mut batch);
                 batch_started = Instant::now();
+            }
+            if self.procs.is_empty() {
+                // Waiting for a Python subprocess: at `--rate max` the ticker would spin.
+                std::thread::sleep(Duration::from_millis(1));
+                continue;
             }
             ticker.wait(pass_started.elapsed());
         }
@@ -318,18 +406,31 @@ impl Loop {
         process::exists(self.root_pid)
     }
 
+    /// Starts sampling Python processes that appeared under the root (and the root itself
+    /// when it was not Python at the start: it may have exec'd Python since).
     fn scan_children(&mut self) {
-        for pid in process::descendants(self.root_pid) {
-            if self.procs.iter().any(|p| p.pid() == pid) {
+        let root = (!self.root_python && !self.procs.iter().any(|p| p.pid() == self.root_pid)).then_some(self.root_pid);
+        for pid in root.into_iter().chain(process::descendants(self.root_pid)) {
+            if self.procs.iter().any(|p| p.pid() == pid) || self.refused.contains(&pid) {
                 continue;
             }
-            if let Ok(Some(interp)) = python::locate(pid) {
-                if let Ok(mut w) = ProcessWalker::new(interp) {
+            let walker = python::locate(pid).and_then(|found| found.map(ProcessWalker::new).transpose());
+            match walker {
+                Ok(Some(mut w)) => {
                     if w.ready() {
-                        let info = process_info(&w.interp, process::ppid(pid));
-                        self.pending.push_back(Event::Process(info));
+                        let parent = if pid == self.root_pid { None } else { process::ppid(pid) };
+                        self.pending.push_back(Event::Process(process_info(&w.interp, parent)));
                         self.procs.push(w);
+                        if pid == self.root_pid {
+                            self.root_python = true;
+                        }
                     }
+                }
+                Ok(None) | Err(Error::NoSuchProcess(_)) => {}
+                Err(e) => {
+                    // Python it cannot read (an unsupported version, no permission): said once.
+                    self.refused.push(pid);
+                    self.pending.push_back(Event::Warning(format!("not sampling subprocess PID {pid}: {e}")));
                 }
             }
         }

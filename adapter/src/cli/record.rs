@@ -125,7 +125,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         ..Meta::default()
     };
     install_signal_handlers();
-    let recording = Recording::start(target, config, meta)?;
+    let recording = Recording::start(target, config, meta).map_err(|e| match spawned {
+        // The sampler stops a program it was given to start but cannot profile.
+        Some(p) if !matches!(e, ember_sampler::Error::ExitedEarly { .. }) => anyhow::anyhow!("{e} (the program, PID {p}, was stopped)"),
+        Some(_) => e.into(),
+        None => e.into(),
+    })?;
     let pid = recording.pid;
     let serve = args.serve || args.open;
     let runtime = if serve { Some(tokio::runtime::Runtime::new()?) } else { None };
@@ -143,9 +148,14 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let live = std::io::stderr().is_terminal();
     let mut updates = recording.shared.updates.clone();
     let mut interrupted = false;
+    let mut warned = 0;
     loop {
         std::thread::sleep(Duration::from_millis(100));
         let p = updates.borrow_and_update().clone();
+        for w in &p.warnings[warned..] {
+            eprintln!("{}ember: warning: {w}", if live { "\r\x1b[K" } else { "" });
+        }
+        warned = p.warnings.len();
         if live {
             eprint!("\r\x1b[K{}", status_line(&p));
             let _ = std::io::stderr().flush();
@@ -168,6 +178,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let shared = recording.wait();
     let progress = shared.updates.borrow().clone();
     let profile = shared.profile.read().unwrap();
+    if profile.processes.is_empty() {
+        // Only with --subprocesses under a program that is not Python: nothing ran to record.
+        anyhow::bail!(
+            "PID {pid} ({}) is not Python, and no Python process ran under it while it was recorded; nothing was written",
+            profile.meta.command_line.join(" ")
+        );
+    }
     write_output(&output, format, &profile)?;
     // The sampler ends on its own only when the duration is over or the target is gone.
     let duration_reached = args.duration.is_some() && std::path::Path::new(&format!("/proc/{pid}")).exists();
@@ -177,7 +194,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     // session unseen). Asked to stop as Ctrl-C would, then more firmly.
     if let Some(child) = spawned.filter(|&c| duration_reached && crate::debuggee::alive(c)) {
         eprintln!("ember: stopping the program it started (PID {child})");
-        tokio::runtime::Builder::new_current_thread().enable_time().build()?.block_on(crate::debuggee::terminate(child, false));
+        // With the processes it started: they share our process group, so not by group.
+        tokio::runtime::Builder::new_current_thread().enable_time().build()?.block_on(crate::debuggee::terminate_family(child));
     }
     if let Some(hint) = torn_hint(profile.meta.dropped.torn, profile.samples.len() as u64, args.blocking) {
         eprintln!("{hint}");
