@@ -289,7 +289,8 @@ fn ember_serve_cli_opens_and_serves() {
     assert_eq!(r.status, 200);
     assert_eq!(header_json(&r.body)["arrays"]["sample_stack"]["len"], 1600);
     let mut waited = 0;
-    while !opened.exists() && waited < 50 {
+    // The file exists from the shell's redirection on, before `echo` has written the line.
+    while !std::fs::read_to_string(&opened).is_ok_and(|s| s.ends_with('\n')) && waited < 50 {
         std::thread::sleep(Duration::from_millis(100));
         waited += 1;
     }

@@ -54,6 +54,12 @@ impl Remote {
     /// Reads many regions in as few calls as possible. `regions` are (address, length) and
     /// land back to back in `out`. Returns Ok(false) if any region could not be read whole.
     pub fn read_many(&self, regions: &[(u64, usize)], out: &mut Vec<u8>) -> Result<bool, Error> {
+        Ok(self.read_many_counted(regions, out)? == out.len())
+    }
+
+    /// `read_many`, saying how many bytes were read: the regions before the first one not
+    /// mapped are whole.
+    pub fn read_many_counted(&self, regions: &[(u64, usize)], out: &mut Vec<u8>) -> Result<usize, Error> {
         let total: usize = regions.iter().map(|r| r.1).sum();
         // Only a part that grows is zeroed: the read overwrites the rest.
         out.truncate(total);
@@ -64,9 +70,10 @@ impl Remote {
             let mut remote = [RemoteIoVec { base: 0, len: 0 }; SMALL];
             let mut local: [IoSliceMut; SMALL] = std::array::from_fn(|_| IoSliceMut::new(&mut []));
             self.fill(regions, out, &mut remote, &mut local);
-            return self.call(regions, &mut local[..regions.len()], &remote[..regions.len()], total);
+            return self.call(regions, &mut local[..regions.len()], &remote[..regions.len()]);
         }
         let mut rest: &mut [u8] = out.as_mut_slice();
+        let mut read = 0;
         for group in regions.chunks(IOV_MAX) {
             let mut remote = vec![RemoteIoVec { base: 0, len: 0 }; group.len()];
             let mut local: Vec<IoSliceMut> = (0..group.len()).map(|_| IoSliceMut::new(&mut [])).collect();
@@ -74,11 +81,13 @@ impl Remote {
             let (head, tail) = std::mem::take(&mut rest).split_at_mut(want);
             rest = tail;
             self.fill(group, head, &mut remote, &mut local);
-            if !self.call(group, &mut local, &remote, want)? {
-                return Ok(false);
+            let n = self.call(group, &mut local, &remote)?;
+            read += n;
+            if n < want {
+                break;
             }
         }
-        Ok(true)
+        Ok(read)
     }
 
     /// Points the iovecs at `regions` and at consecutive slices of `out`.
@@ -92,9 +101,8 @@ impl Remote {
         }
     }
 
-    fn call(&self, regions: &[(u64, usize)], local: &mut [IoSliceMut], remote: &[RemoteIoVec], want: usize) -> Result<bool, Error> {
-        let n = process_vm_readv(Pid::from_raw(self.pid as i32), local, remote).map_err(|e| self.err(regions[0].0, e))?;
-        Ok(n == want)
+    fn call(&self, regions: &[(u64, usize)], local: &mut [IoSliceMut], remote: &[RemoteIoVec]) -> Result<usize, Error> {
+        process_vm_readv(Pid::from_raw(self.pid as i32), local, remote).map_err(|e| self.err(regions[0].0, e))
     }
 
     fn err(&self, addr: u64, e: nix::errno::Errno) -> Error {
