@@ -34,27 +34,17 @@ pub(crate) fn start(target: Target, config: Config) -> Result<Session, Error> {
     if !process::exists(pid) {
         return Err(Error::NoSuchProcess(pid));
     }
-    let interp = match wait_for_python(pid, child.as_mut(), config.start_timeout, config.subprocesses) {
-        Ok(i) => i,
+    // `None`: not Python itself, sampled through its Python subprocesses as they appear.
+    let root = wait_for_python(pid, child.as_mut(), config.start_timeout, config.subprocesses)
+        .and_then(|interp| interp.map(|i| root_walker(i, pid, child.as_mut(), &config)).transpose());
+    let root = match root {
+        Ok(r) => r,
         Err(e) => {
             if let Some(c) = child {
                 stop_program(c);
             }
             return Err(e);
         }
-    };
-    // `None`: not Python itself, sampled through its Python subprocesses as they appear.
-    let root = match interp {
-        Some(i) => match root_walker(i, pid, child.as_mut(), &config) {
-            Ok(w) => Some(w),
-            Err(e) => {
-                if let Some(c) = child {
-                    stop_program(c);
-                }
-                return Err(e);
-            }
-        },
-        None => None,
     };
 
     let (tx, rx) = sync_channel(config.channel_batches.max(2));

@@ -31,6 +31,11 @@ const MAX_READ_TIME: Duration = Duration::from_micros(40);
 /// samples as preempted).
 const PER_KIB: Duration = Duration::from_micros(1);
 const PER_REGION: Duration = Duration::from_micros(3);
+
+/// How long a read of `bytes` may take before it counts as preempted.
+fn max_read_time(bytes: usize) -> Duration {
+    MAX_READ_TIME + PER_KIB * (bytes / 1024) as u32
+}
 const MAX_DEPTH: usize = 10_000;
 const MAX_THREADS: usize = 4096;
 /// Attempts per sample; the first sample of a thread spends up to two learning its addresses.
@@ -75,6 +80,8 @@ const MAX_ENTRIES: usize = 64;
 const MAX_OLDER_CHUNKS: usize = 256;
 /// Frames outside the chunk one walk may read one by one (those not met there last sample).
 const MAX_EXTRA_READS: usize = 512;
+/// A stack chunk's header: previous chunk, size, words in use; the frames follow.
+const CHUNK_HEADER: usize = 24;
 /// A stack chunk's size when its header was not copied (CPython's default chunk).
 const DEFAULT_CHUNK: u64 = 16 * 1024;
 
@@ -889,11 +896,7 @@ impl ProcessWalker {
             // The last read missed the chunk, and guessing from it again would miss again
             // while the stack moves between chunks (a new one every few microseconds as a
             // recursion grows): ask the thread state, then read the chunk it names.
-            let mut ts = [0u8; 512];
-            let ts = &mut ts[..l.tstate_read];
-            self.mem.read(tstate, ts)?;
-            let (real_chunk, top, limit) = (ts.u64_at(chunk_off), ts.u64_at(chunk_off + 8), ts.u64_at(chunk_off + 16));
-            self.place_chunk(tstate, real_chunk, top.saturating_sub(real_chunk) as usize, limit.saturating_sub(real_chunk) as usize, FRESH_SLACK);
+            self.ask_chunk(tstate, FRESH_SLACK)?;
         }
         let slot = self.threads.get_mut(&tstate).unwrap();
         let (chunk, chunk_len) = (slot.chunk, slot.chunk_len);
@@ -933,7 +936,7 @@ impl ProcessWalker {
         let t0 = Instant::now();
         let read = self.mem.read_many_counted(&self.regions, &mut self.buf)?;
         let whole = read == self.buf.len();
-        let preempted = t0.elapsed() > MAX_READ_TIME + PER_KIB * (self.buf.len() / 1024) as u32;
+        let preempted = t0.elapsed() > max_read_time(self.buf.len());
         if !whole {
             // A guess pointed at memory that is gone (a chunk freed as the stack unwound, a
             // generator's frame): forget the frames outside, and ask the thread state alone
@@ -946,10 +949,7 @@ impl ProcessWalker {
                 slot.cframes.clear();
             }
             self.guesses = outside;
-            let mut ts = vec![0u8; ts_len];
-            self.mem.read(tstate, &mut ts)?;
-            let (real_chunk, top, limit) = (ts.u64_at(chunk_off), ts.u64_at(chunk_off + 8), ts.u64_at(chunk_off + 16));
-            self.place_chunk(tstate, real_chunk, top.saturating_sub(real_chunk) as usize, limit.saturating_sub(real_chunk) as usize, CHUNK_SLACK);
+            self.ask_chunk(tstate, CHUNK_SLACK)?;
             self.threads.get_mut(&tstate).unwrap().fresh = true;
             return Ok(false);
         }
@@ -1028,9 +1028,8 @@ impl ProcessWalker {
         if preempted && !frozen {
             return Ok(false); // a stopped target cannot move while we are held up
         }
-        if chunk_read >= 8 {
+        if chunk_read >= 8 && self.learn_older_chunks(tstate, chunk, self.buf.u64_at(chunk_at)) {
             // Known once the chunk is: they stay put while it is in use.
-            self.learn_older_chunks(tstate, chunk, self.buf.u64_at(chunk_at));
             outside.chunks.clone_from(&self.threads[&tstate].outside.chunks);
         }
         if !outside.chunks.is_empty() && !self.read_older_chunks(tstate, &outside, chunk, chunk_at, t0)? {
@@ -1454,13 +1453,12 @@ impl ProcessWalker {
     /// address, 0.3% of samples on 3.14 with tests/workloads/chunks.py.) `chunk_at`: where the
     /// chunk's copy is in `self.buf`; `t0`: when the first call began.
     fn read_older_chunks(&mut self, tstate: u64, outside: &Outside, chunk: u64, chunk_at: usize, t0: Instant) -> Result<bool, Error> {
-        const HEADER: usize = 24;
         let Frames::Interp(fl) = self.layout.frames else { unreachable!() };
         let chunk_field = tstate + self.layout.tstate_datastack_chunk.unwrap() as u64;
         self.regions.clear();
         self.regions.extend_from_slice(&outside.chunks);
         self.regions.push((chunk_field, 8));
-        self.regions.push((chunk + HEADER as u64, fl.size));
+        self.regions.push((chunk + CHUNK_HEADER as u64, fl.size));
         let read = self.mem.read_many_counted(&self.regions, &mut self.chunks_buf)?;
         if read < self.chunks_buf.len() {
             // One was freed since: learn them again.
@@ -1470,13 +1468,24 @@ impl ProcessWalker {
             return Ok(false);
         }
         let n = self.chunks_buf.len() - 8 - fl.size;
-        let first = &self.buf[chunk_at + HEADER..];
+        let first = &self.buf[chunk_at + CHUNK_HEADER..];
         let same = self.chunks_buf.u64_at(n) == chunk
             && first.len() >= fl.size
             && same_frame(&fl, &first[..fl.size], &self.chunks_buf[n + 8..], false)
-            && t0.elapsed() <= MAX_READ_TIME + PER_KIB * ((self.buf.len() + n) / 1024) as u32;
+            && t0.elapsed() <= max_read_time(self.buf.len() + n);
         self.chunks_buf.truncate(n);
         Ok(same)
+    }
+
+    /// Reads the thread state alone and places the chunk it names (errors if the thread state
+    /// itself is gone).
+    fn ask_chunk(&mut self, tstate: u64, slack: usize) -> Result<(), Error> {
+        let off = self.layout.tstate_datastack_chunk.unwrap();
+        let mut ts = [0u8; 24]; // datastack_chunk, datastack_top, datastack_limit
+        self.mem.read(tstate + off as u64, &mut ts)?;
+        let (chunk, top, limit) = (ts.u64_at(0), ts.u64_at(8), ts.u64_at(16));
+        self.place_chunk(tstate, chunk, top.saturating_sub(chunk) as usize, limit.saturating_sub(chunk) as usize, slack);
+        Ok(())
     }
 
     /// The guess was off: remember the thread's chunk (`size` bytes) and read at least what it
@@ -1495,11 +1504,11 @@ impl ProcessWalker {
     /// new ones at other addresses. Learned one at a time by walks that met their frames, a
     /// 3000-deep recursion in a loop lost 12% of its samples relearning them. Mostly the stack
     /// moved by one chunk: back into an older one, whose own older ones are known, or on into
-    /// a new one, whose previous is the one it left.
-    fn learn_older_chunks(&mut self, tstate: u64, chunk: u64, previous: u64) {
+    /// a new one, whose previous is the one it left. False if they were known already.
+    fn learn_older_chunks(&mut self, tstate: u64, chunk: u64, previous: u64) -> bool {
         let slot = self.threads.get_mut(&tstate).unwrap();
         if slot.older_for == chunk {
-            return;
+            return false;
         }
         let was = std::mem::replace(&mut slot.older_for, chunk);
         let known = std::mem::take(&mut slot.outside.chunks);
@@ -1516,12 +1525,12 @@ impl ProcessWalker {
             self.older_chunks(previous, MAX_OLDER_CHUNKS)
         };
         self.threads.get_mut(&tstate).unwrap().outside.chunks = older.unwrap_or_default();
+        true
     }
 
     /// The used parts of the chunks from `chunk` down, at most `most` (from their headers:
     /// previous chunk, size, words in use); None if a header makes no sense.
     fn older_chunks(&self, mut chunk: u64, most: usize) -> Option<Vec<(u64, usize)>> {
-        const HEADER: usize = 24; // previous, size, top; the frames follow
         let mut chunks = Vec::new();
         for _ in 0..most {
             if chunk == 0 {
@@ -1530,13 +1539,13 @@ impl ProcessWalker {
             if chunk & 7 != 0 {
                 return None;
             }
-            let mut h = [0u8; HEADER];
+            let mut h = [0u8; CHUNK_HEADER];
             self.mem.read(chunk, &mut h).ok()?;
             let (size, top) = (h.u64_at(8), h.u64_at(16));
-            if !(HEADER as u64..=1 << 30).contains(&size) || top > size / 8 {
+            if !(CHUNK_HEADER as u64..=1 << 30).contains(&size) || top > size / 8 {
                 return None;
             }
-            chunks.push((chunk, (HEADER as u64 + top * 8).min(size) as usize));
+            chunks.push((chunk, (CHUNK_HEADER as u64 + top * 8).min(size) as usize));
             chunk = h.u64_at(0);
         }
         Some(chunks)

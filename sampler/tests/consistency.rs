@@ -140,6 +140,20 @@ fn calls_through_c_keep_stacks_whole() {
     }
 }
 
+/// Runs `program` for 2 s at 1 kHz and checks what every such run must show (over 1,000
+/// samples, at most 0.1% impossible); returns the counts, the % of samples with 6+ hot frames
+/// and the % of reads dropped.
+fn whole_at_1khz(label: &str, py: &std::path::Path, program: &str) -> (Counts, f64, f64) {
+    let config = Config { rate: Rate::Hz(1000.0), duration: Some(Duration::from_secs(2)), ..Config::default() };
+    let c = run_with(py, program, config, |_| {});
+    let deep = 100.0 * c.deep as f64 / c.samples.max(1) as f64;
+    let dropped = 100.0 * c.torn as f64 / (c.samples + c.torn).max(1) as f64;
+    eprintln!("{label} {program} @1kHz: {} samples, {deep:.1}% with 6+ hot frames, {dropped:.2}% dropped", c.samples);
+    assert!(c.samples > 1_000, "{label}: {} samples", c.samples);
+    assert!(c.impossible * 1000 <= c.samples, "{label}: {} impossible", c.impossible);
+    (c, deep, dropped)
+}
+
 /// Samples of code calling back through C must land at every depth as often as the target
 /// spends there. through_c.py spends about as long at each of its 11 levels: pausing the target
 /// (`--blocking`, py-spy) finds 45–48% of samples with 6 or more hot frames. An earlier Ember
@@ -152,13 +166,7 @@ fn calls_through_c_are_sampled_at_every_depth() {
         if ["3.8", "3.9", "3.10"].contains(&label.as_str()) {
             continue; // most reads of this workload are torn there (frames on the heap)
         }
-        let config = Config { rate: Rate::Hz(1000.0), duration: Some(Duration::from_secs(2)), ..Config::default() };
-        let c = run_with(&py, "through_c.py", config, |_| {});
-        let deep = 100.0 * c.deep as f64 / c.samples.max(1) as f64;
-        let dropped = 100.0 * c.torn as f64 / (c.samples + c.torn).max(1) as f64;
-        eprintln!("{label} through C @1kHz: {} samples, {deep:.1}% with 6+ hot frames, {dropped:.2}% dropped", c.samples);
-        assert!(c.samples > 1_000, "{label}: {} samples", c.samples);
-        assert!(c.impossible * 1000 <= c.samples, "{label}: {} impossible", c.impossible);
+        let (c, deep, dropped) = whole_at_1khz(&label, &py, "through_c.py");
         assert!(dropped < 5.0, "{label}: {dropped:.2}% dropped");
         assert!((35.0..65.0).contains(&deep), "{label}: {deep:.1}% of samples 6+ deep, expected about 47%; most common stacks: {:?}", c.top);
     }
@@ -174,13 +182,7 @@ fn stacks_across_chunks_are_kept() {
         if ["3.8", "3.9", "3.10"].contains(&label.as_str()) {
             continue; // no chunks: frames are heap objects there
         }
-        let config = Config { rate: Rate::Hz(1000.0), duration: Some(Duration::from_secs(2)), ..Config::default() };
-        let c = run_with(&py, "chunks.py", config, |_| {});
-        let deep = 100.0 * c.deep as f64 / c.samples.max(1) as f64;
-        let dropped = 100.0 * c.torn as f64 / (c.samples + c.torn).max(1) as f64;
-        eprintln!("{label} across chunks @1kHz: {} samples, {deep:.1}% with 6+ hot frames, {dropped:.2}% dropped", c.samples);
-        assert!(c.samples > 1_000, "{label}: {} samples", c.samples);
-        assert!(c.impossible * 1000 <= c.samples, "{label}: {} impossible", c.impossible);
+        let (c, deep, dropped) = whole_at_1khz(&label, &py, "chunks.py");
         // Measured, old → new: 3.11/3.12 30% → 5–7%, 3.13/3.14 11% → 1–3%, 3.15 22% → 5%;
         // Debian's 3.11, faster, moves its stacks sooner: 41–55% → 11–27%.
         let limit = if label.contains("debian") { 35.0 } else { 15.0 };

@@ -128,8 +128,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let recording = Recording::start(target, config, meta).map_err(|e| match spawned {
         // The sampler stops a program it was given to start but cannot profile.
         Some(p) if !matches!(e, ember_sampler::Error::ExitedEarly { .. }) => anyhow::anyhow!("{e} (the program, PID {p}, was stopped)"),
-        Some(_) => e.into(),
-        None => e.into(),
+        _ => e.into(),
     })?;
     let pid = recording.pid;
     let serve = args.serve || args.open;
