@@ -219,17 +219,23 @@ fn dump_prints_every_thread_like_a_traceback() {
     assert!(text.contains("in Worker.spin") && text.contains("in ünïcode_wait"), "{text}");
 }
 
-/// On 3.10 the workload's stack changes faster than a non-pausing read can follow: the summary
-/// says so and names --blocking, which then records every sample and leaves the program to
-/// finish normally.
+/// On 3.10 the workload's stack changes about as fast as a non-pausing read can follow: when
+/// most reads were dropped (0% to 73% of them in runs at 1 kHz), the summary says so and names
+/// --blocking, which then records every sample and leaves the program to finish normally.
 #[test]
 fn torn_reads_point_to_blocking_which_records_them() {
     let dir = tempfile::tempdir().unwrap();
     let py = python("3.10");
     let out = dir.path().join("nb.ember");
     let o = ember(&["record", "-o", out.to_str().unwrap(), "--", &py, &workload("adversarial.py"), "1"]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    assert!(stderr(&o).contains("Record again with --blocking"), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(o.status.success(), "{err}");
+    let number_before = |word: &str| -> u64 {
+        let at = err.find(word).unwrap_or_else(|| panic!("no '{word}' in: {err}"));
+        err[..at].split_whitespace().last().unwrap().parse().unwrap()
+    };
+    let (kept, torn) = (number_before(" samples in "), number_before(" torn,"));
+    assert_eq!(err.contains("Record again with --blocking"), torn > kept, "{err}");
 
     let out = dir.path().join("b.ember");
     let o = ember(&["record", "--blocking", "-o", out.to_str().unwrap(), "--", &py, &workload("adversarial.py"), "1"]);

@@ -59,9 +59,6 @@ pub struct InterpFrame {
     /// 3.11: `is_entry`, set on a frame the eval loop was entered with from C. Later minors
     /// put a C-stack frame (owner ≥ first_non_python_owner) between it and its caller.
     pub entry_flag: Option<usize>,
-    /// 3.11: how far before a generator's frame its `gi_frame_state` sits (an i8, 0 while it
-    /// runs). Later minors unlink a generator from its caller whenever it is not running.
-    pub gen_state: Option<usize>,
 }
 
 /// `FRAME_OWNED_BY_GENERATOR`, the same on 3.11–3.15: the frame lives in a generator or
@@ -108,6 +105,9 @@ pub struct Layout {
     pub tstate_native_thread_id: Option<usize>,
     /// `datastack_chunk`; `datastack_top` follows it (3.11+).
     pub tstate_datastack_chunk: Option<usize>,
+    /// 3.15: `base_frame`, a frame inside the thread state that every thread's stack ends at
+    /// (no code, no caller).
+    pub tstate_base_frame: Option<usize>,
     /// How many bytes of PyThreadState the sampler reads.
     pub tstate_read: usize,
     pub frames: Frames,
@@ -184,6 +184,7 @@ const fn objects(minor: u8, lasti: usize, lt: LineTable) -> Layout {
         tstate_thread_id: 176,
         tstate_native_thread_id: None,
         tstate_datastack_chunk: None,
+        tstate_base_frame: None,
         tstate_read: 184,
         frames: Frames::Objects(FrameObject { back: 24, code: 32, lasti, size: lasti + 4 }),
         code_filename: 104,
@@ -218,12 +219,12 @@ pub const PY311: Layout = Layout {
     tstate_thread_id: 152,
     tstate_native_thread_id: Some(160),
     tstate_datastack_chunk: Some(296),
+    tstate_base_frame: None,
     tstate_read: 320,
     frames: Frames::Interp(InterpFrame { code: 32, previous: 48, instr: 56, owner: 69, size: 80, first_non_python_owner: 3, code_mask: !0,
         live: Liveness::StackTop(64),
         frame_size: FrameSize::Slots { nlocalsplus: 76, stacksize: 68, specials: 9 },
         entry_flag: Some(68),
-        gen_state: Some(5),
     }),
     code_filename: 112,
     code_name: 120,
@@ -252,12 +253,12 @@ pub const PY312: Layout = Layout {
     tstate_thread_id: 136,
     tstate_native_thread_id: Some(144),
     tstate_datastack_chunk: Some(232),
+    tstate_base_frame: None,
     tstate_read: 256,
     frames: Frames::Interp(InterpFrame { code: 0, previous: 8, instr: 56, owner: 70, size: 80, first_non_python_owner: 3, code_mask: !0,
         live: Liveness::StackTop(64),
         frame_size: FrameSize::Words(76),
         entry_flag: None,
-        gen_state: None,
     }),
     code_filename: 112,
     code_name: 120,
@@ -297,7 +298,6 @@ pub const PY314: Layout = Layout {
         live: Liveness::Executable,
         frame_size: FrameSize::Words(76),
         entry_flag: None,
-        gen_state: None,
     }),
     code_adaptive: Some(208),
     objects: ObjectLayout { interp_modules: 7688, ..PY313.objects },
@@ -311,6 +311,7 @@ pub const PY315: Layout = Layout {
     tstate_thread_id: 176,
     tstate_native_thread_id: Some(184),
     tstate_datastack_chunk: Some(256),
+    tstate_base_frame: Some(80),
     tstate_read: 280,
     objects: ObjectLayout { interp_modules: 7592, ht_cached_keys: 888, ..PY314.objects },
     ..PY314

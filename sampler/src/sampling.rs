@@ -237,8 +237,9 @@ impl Loop {
             _ => None,
         };
         let mut ticker = Ticker::new(period);
-        // A tenth of the period for retries; at max rate the next pass is the retry.
-        let retry_budget = period.map_or(Duration::ZERO, |p| p / 10);
+        // A quarter of the period for retries (a stack moving between chunks takes tens of
+        // microseconds; docs/architecture.md); at max rate the next pass is the retry.
+        let retry_budget = period.map_or(Duration::ZERO, |p| p / 4);
         let opts = SampleOptions { idle: self.config.idle, gil_only: self.config.gil, blocking: self.config.blocking, retry_budget };
         let mut batch = self.fresh_batch();
         let mut batch_started = Instant::now();

@@ -15,6 +15,8 @@ pub struct Counts {
     pub in_leaf: u64,
     /// Samples with at least 6 hot_a or hot_b frames.
     pub deep: u64,
+    /// The fewest hot_a or hot_b frames of a sample in a leaf.
+    pub leaf_min_hot: u32,
     /// The most common innermost frames (name:line, depth), for failure messages.
     pub top: Vec<(String, u64)>,
 }
@@ -38,7 +40,7 @@ fn run_with(py: &std::path::Path, program: &str, config: Config, after: impl FnO
     let spawned = std::time::Instant::now();
     let session = Session::start(Target::Child(child), config)
         .unwrap_or_else(|e| panic!("{}: {e} ({:.1?} after spawn)", py.display(), spawned.elapsed()));
-    let mut c = Counts { samples: 0, impossible: 0, torn: 0, in_leaf: 0, deep: 0, top: Vec::new() };
+    let mut c = Counts { samples: 0, impossible: 0, torn: 0, in_leaf: 0, deep: 0, leaf_min_hot: u32::MAX, top: Vec::new() };
     let mut tops: std::collections::HashMap<String, u64> = Default::default();
     let mut names: Vec<Option<u8>> = Vec::new(); // frame id → 1 hot_a, 2 hot_b, 3 leaf_a, 4 leaf_b
     for ev in session.events.iter() {
@@ -72,6 +74,9 @@ fn run_with(py: &std::path::Path, program: &str, config: Config, after: impl FnO
                 c.samples += 1;
                 c.in_leaf += leaf as u64;
                 c.deep += (hot >= 6) as u64;
+                if leaf {
+                    c.leaf_min_hot = c.leaf_min_hot.min(hot);
+                }
                 if let Some(&f) = frames.last() {
                     let i = session.frames.get(f).unwrap();
                     *tops.entry(format!("{}:{} depth {}", i.qualname, i.line, frames.len())).or_default() += 1;
@@ -134,7 +139,8 @@ fn calls_through_c_keep_stacks_whole() {
         let config = Config { rate: Rate::Max, duration: Some(Duration::from_millis(1500)), blocking: true, ..Config::default() };
         let c = run_with(&py, "through_c.py", config, |_| {});
         eprintln!("{label} through C, blocking: {} samples, {} impossible, {} torn", c.samples, c.impossible, c.torn);
-        assert!(c.samples > 1_000, "{label}: only {} samples", c.samples);
+        // Pausing is slow when the cores are shared with the tests at 1 kHz: 689 to 14,000.
+        assert!(c.samples > 300, "{label}: only {} samples", c.samples);
         assert_eq!(c.impossible, 0, "{label}");
         assert!(c.torn * 1000 <= c.samples, "{label}: {} dropped from a stopped target", c.torn);
     }
@@ -148,7 +154,7 @@ fn whole_at_1khz(label: &str, py: &std::path::Path, program: &str) -> (Counts, f
     let c = run_with(py, program, config, |_| {});
     let deep = 100.0 * c.deep as f64 / c.samples.max(1) as f64;
     let dropped = 100.0 * c.torn as f64 / (c.samples + c.torn).max(1) as f64;
-    eprintln!("{label} {program} @1kHz: {} samples, {deep:.1}% with 6+ hot frames, {dropped:.2}% dropped", c.samples);
+    eprintln!("{label} {program} @1kHz: {} samples, {deep:.1}% with 6+ hot frames, {dropped:.2}% dropped, fewest hot frames under a leaf {}", c.samples, c.leaf_min_hot);
     assert!(c.samples > 1_000, "{label}: {} samples", c.samples);
     assert!(c.impossible * 1000 <= c.samples, "{label}: {} impossible", c.impossible);
     (c, deep, dropped)
@@ -183,13 +189,14 @@ fn stacks_across_chunks_are_kept() {
             continue; // no chunks: frames are heap objects there
         }
         let (c, deep, dropped) = whole_at_1khz(&label, &py, "chunks.py");
-        // Measured, old → new: 3.11/3.12 30% → 5–7%, 3.13/3.14 11% → 1–3%, 3.15 22% → 5%;
-        // Debian's 3.11, faster, moves its stacks sooner: 41–55% → 11–27%.
-        let limit = if label.contains("debian") { 35.0 } else { 15.0 };
-        assert!(dropped < limit, "{label}: {dropped:.2}% dropped");
-        // Every moment of this workload is at least 50 frames deep: a stack cut at a chunk
-        // boundary would show here.
-        assert!(deep > 95.0, "{label}: {deep:.1}% of samples 6+ deep; most common stacks: {:?}", c.top);
+        // Measured: 11–55% before older chunks were read whole; then 1–17% (Debian's 3.11
+        // 11–27%) with a retry budget of a tenth of the period; 0–3% (one 7.7%) with a quarter.
+        assert!(dropped < 12.0, "{label}: {dropped:.2}% dropped");
+        // A leaf is only called 51 or more frames deep: a stack cut at a chunk boundary would
+        // show here.
+        assert!(c.leaf_min_hot >= 51, "{label}: a leaf under only {} hot frames", c.leaf_min_hot);
+        // Paused (`--blocking`), 97.4% of samples are 6+ deep; the rest are main's loop.
+        assert!(deep > 90.0, "{label}: {deep:.1}% of samples 6+ deep; most common stacks: {:?}", c.top);
     }
 }
 

@@ -266,3 +266,15 @@ fn summary(pid: u32, p: &Profile, progress: &Progress, out: &Path, interrupted: 
         out.display()
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::torn_hint;
+
+    #[test]
+    fn the_torn_hint_names_blocking_when_most_reads_were_dropped() {
+        assert!(torn_hint(101, 100, false).is_some_and(|h| h.contains("101 torn, 100 kept") && h.contains("--blocking")));
+        assert_eq!(torn_hint(100, 100, false), None);
+        assert_eq!(torn_hint(500, 10, true), None, "already blocking");
+    }
+}
