@@ -1172,8 +1172,7 @@ impl ProcessWalker {
             if owner == GENERATOR_OWNER {
                 // Kept only as the same frame before and after the chunk (see `Outside`); one
                 // met otherwise is read so next time. A stopped target's is kept as read.
-                let around = copy.read_around(frame, &fl);
-                if !around && !frozen {
+                if !frozen && !copy.read_around(frame, &fl) {
                     *learned = true;
                     return Ok(false);
                 }
