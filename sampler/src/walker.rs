@@ -80,6 +80,8 @@ const MAX_ENTRIES: usize = 64;
 const MAX_OLDER_CHUNKS: usize = 256;
 /// Frames outside the chunk one walk may read one by one (those not met there last sample).
 const MAX_EXTRA_READS: usize = 512;
+/// CO_GENERATOR | CO_COROUTINE | CO_ASYNC_GENERATOR.
+const CO_GENERATOR_KINDS: i32 = 0x20 | 0x80 | 0x200;
 /// A stack chunk's header: previous chunk, size, words in use; the frames follow.
 const CHUNK_HEADER: usize = 24;
 /// A stack chunk's size when its header was not copied (CPython's default chunk).
@@ -118,6 +120,8 @@ struct CodeMeta {
     fingerprint: [u64; 4],
     /// The interpreter's own trampoline code (3.12+ C-stack entry frames run it).
     shim: bool,
+    /// 3.11+: a generator's, coroutine's or async generator's code.
+    generator: bool,
 }
 
 /// The fields that tell a code object from another later allocated at its address (file,
@@ -138,6 +142,11 @@ fn fingerprint(l: &Layout, b: &[u8], from: usize) -> [u64; 4] {
 fn same_frame(fl: &InterpFrame, a: &[u8], b: &[u8], popped: bool) -> bool {
     let same = |off: usize, len: usize| a[off..off + len] == b[off..off + len];
     (same(fl.code, 8) || popped) && same(fl.previous, 8) && same(fl.owner, 1)
+}
+
+/// 3.15: whether `frame` is the thread state's base frame, where every stack ends.
+fn is_base_frame(l: &Layout, tstate: u64, frame: u64) -> bool {
+    l.tstate_base_frame.is_some_and(|o| frame == tstate + o as u64)
 }
 
 /// Whether a copied 3.11+ frame says it is running (3.11–3.13: or inside a C call) or, on
@@ -255,9 +264,14 @@ impl Copy<'_> {
     /// (3.14+: or was popped, which clears the executable, and not replaced).
     fn same_in_second(&self, addr: u64, fl: &InterpFrame) -> bool {
         let o = (addr - self.chunk) as usize;
-        let (a, b) = (&self.bytes[o..o + self.size], &self.second[o..o + self.size]);
-        let popped = matches!(fl.live, Liveness::Executable) && !running(fl, b);
-        same_frame(fl, a, b, popped)
+        same_frame(fl, &self.bytes[o..o + self.size], &self.second[o..o + self.size], self.popped_in_second(addr, fl))
+    }
+
+    /// 3.14+: whether a frame in the chunk shows popped in the second copy (its executable
+    /// cleared).
+    fn popped_in_second(&self, addr: u64, fl: &InterpFrame) -> bool {
+        let o = (addr - self.chunk) as usize;
+        matches!(fl.live, Liveness::Executable) && !running(fl, &self.second[o..o + self.size])
     }
 
     /// The older chunk read that holds a frame at `addr`, and where the frame sits in
@@ -1148,8 +1162,20 @@ impl ProcessWalker {
                     fb
                 }
             };
-            let mut entry = false;
             let mut owner = fb.u8_at(fl.owner);
+            if owner != GENERATOR_OWNER
+                && owner < fl.first_non_python_owner
+                && !copy.in_chunk(frame)
+                && copy.older_chunk(frame).is_none()
+                && !is_base_frame(l, tstate, frame)
+                && self.older_chunks_to(copy, frame).is_none()
+            {
+                // A Python frame outside the thread's chunks and no generator's is no frame
+                // running: a popped one's memory (a finished generator's showed `produce`
+                // with no caller as a thread's first frame).
+                return Ok(false);
+            }
+            let mut entry = false;
             let mut previous = fb.u64_at(fl.previous);
             match self.entry_caller(copy, tstate, frame, fb, callee) {
                 Entry::Not => {}
@@ -1199,12 +1225,21 @@ impl ProcessWalker {
                 let code = fb.u64_at(fl.code) & fl.code_mask;
                 let instr = fb.u64_at(fl.instr);
                 if code == 0 {
-                    if previous == 0 && l.tstate_base_frame.is_some_and(|o| frame == tstate + o as u64) {
+                    if previous == 0 && is_base_frame(l, tstate, frame) {
                         break; // 3.15's base frame, where every stack ends
                     }
                     // Anywhere else, memory that no longer holds a frame: an entry frame read
                     // after its C stack slot was reused (owner, code and link zero) looked like
                     // the end of the stack, and cut a generator's callers off (3.13).
+                    return Ok(false);
+                }
+                if depth == 1 && copy.in_chunk(frame) && copy.popped_in_second(frame, &fl) && self.code_meta(code).is_some_and(|m| m.generator) {
+                    // A generator function's code in a thread's own frame is the call creating
+                    // the generator: its first instruction moves the frame into the generator
+                    // and leaves the code behind (no pop clears it). Popped by the second copy,
+                    // it was a callee's frame copied as it was pushed over that one, caller
+                    // link written and code not yet: 3.14 showed `outer;inner;inner` about
+                    // once in 20k generator samples.
                     return Ok(false);
                 }
                 let adaptive = code + l.code_adaptive.unwrap() as u64;
@@ -1764,7 +1799,8 @@ impl ProcessWalker {
         };
         let fingerprint = fingerprint(l, &b, 0);
         let shim = file == "<shim>";
-        Some(CodeMeta { file: file.into(), qualname: qualname.into(), first_line, lines: Lines::decode(kind, &table, first_line), frame_words, fingerprint, shim })
+        let generator = l.code_flags.is_some_and(|o| b.i32_at(o) & CO_GENERATOR_KINDS != 0);
+        Some(CodeMeta { file: file.into(), qualname: qualname.into(), first_line, lines: Lines::decode(kind, &table, first_line), frame_words, fingerprint, shim, generator })
     }
 }
 
