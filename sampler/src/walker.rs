@@ -1162,22 +1162,22 @@ impl ProcessWalker {
                     fb
                 }
             };
-            let mut owner = fb.u8_at(fl.owner);
-            if owner != GENERATOR_OWNER
-                && owner < fl.first_non_python_owner
-                && !copy.in_chunk(frame)
-                && copy.older_chunk(frame).is_none()
-                && !is_base_frame(l, tstate, frame)
-                && self.older_chunks_to(copy, frame).is_none()
-            {
-                // A Python frame outside the thread's chunks and no generator's is no frame
-                // running: a popped one's memory (a finished generator's showed `produce`
-                // with no caller as a thread's first frame).
-                return Ok(false);
-            }
             let mut entry = false;
+            let mut owner = fb.u8_at(fl.owner);
             let mut previous = fb.u64_at(fl.previous);
             match self.entry_caller(copy, tstate, frame, fb, callee) {
+                Entry::Not
+                    if owner != GENERATOR_OWNER
+                        && owner < fl.first_non_python_owner
+                        && !copy.in_chunk(frame)
+                        && copy.older_chunk(frame).is_none()
+                        && self.code_meta(fb.u64_at(fl.code) & fl.code_mask).is_some_and(|m| m.generator) =>
+                {
+                    // A generator function's code in a frame outside the thread's chunks
+                    // that is no generator's: a generator's memory being made or freed (one
+                    // showed `produce` with no caller as a thread's first frame).
+                    return Ok(false);
+                }
                 Entry::Not => {}
                 Entry::Caller(caller) => (owner, previous, entry) = (fl.first_non_python_owner, caller, true),
                 Entry::Unplaced => return Ok(false),
@@ -1819,5 +1819,36 @@ mod tests {
             assert!(!copy.in_chunk(addr) && !copy.in_chunk_range(addr) && copy.frame(addr).is_none(), "{addr:#x}");
         }
         assert!(copy.in_chunk(0x7f00_0000_0000 + 4096 - 80) && !copy.in_chunk(0x7f00_0000_0000 + 4096 - 79));
+    }
+
+    /// 3.14+ clears a popped frame's code, so a frame whose code is gone by the second copy is
+    /// the same frame, popped; on 3.11-3.13 a changed code is another frame. (A popped top
+    /// with a generator function's code is refused on top of this: see `walk_interp`.)
+    #[test]
+    fn only_314_frames_may_be_popped_between_the_copies() {
+        let chunk = 0x7f00_0000_0000u64;
+        let at = CHUNK_HEADER;
+        for (label, layout, clears) in [("3.12", &layout::PY312, false), ("3.14", &layout::PY314, true)] {
+            let Frames::Interp(fl) = layout.frames else { unreachable!() };
+            let mut first = vec![0u8; 512];
+            first[at + fl.code..at + fl.code + 8].copy_from_slice(&0x5000u64.to_le_bytes());
+            first[at + fl.previous..at + fl.previous + 8].copy_from_slice(&0x6000u64.to_le_bytes());
+            let copy_with = |second: &[u8], check: &dyn Fn(&Copy) -> (bool, bool)| {
+                let outside = Outside::default();
+                let copy = Copy { chunk, bytes: &first, second, outside: &outside, before_bytes: &[], chunks_bytes: &[], after_bytes: &[], again_bytes: &[], size: fl.size };
+                check(&copy)
+            };
+            let check = |c: &Copy| (c.popped_in_second(chunk + at as u64, &fl), c.same_in_second(chunk + at as u64, &fl));
+            let mut popped = first.clone();
+            popped[at + fl.code..at + fl.code + 8].fill(0);
+            assert_eq!(copy_with(&popped, &check), (clears, clears), "{label}: code cleared");
+            let mut other = first.clone();
+            other[at + fl.code..at + fl.code + 8].copy_from_slice(&0x7000u64.to_le_bytes());
+            assert_eq!(copy_with(&other, &check), (false, false), "{label}: another code");
+            let mut relinked = popped.clone();
+            relinked[at + fl.previous..at + fl.previous + 8].copy_from_slice(&0x6100u64.to_le_bytes());
+            assert!(!copy_with(&relinked, &check).1, "{label}: another caller");
+            assert_eq!(copy_with(&first, &check), (false, true), "{label}: unchanged");
+        }
     }
 }
