@@ -148,6 +148,34 @@ fn ctrl_c_stops_and_still_writes() {
     assert_eq!(p.meta.python_version.as_deref().map(|v| v.starts_with("3.15")), Some(true));
 }
 
+/// Killed without a chance to stop it (SIGKILL, or a closed pipe), Ember still takes down the
+/// program it started: one ran on for hours after `ember record ... | head`.
+#[test]
+fn a_started_program_ends_when_ember_is_killed() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("p.ember");
+    let mut child = Command::new(EMBER)
+        .args(["record", "-o", out.to_str().unwrap(), "--", &python("3.12"), &workload("adversarial.py"), "60"])
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    let children = std::fs::read_to_string(format!("/proc/{0}/task/{0}/children", child.id())).unwrap();
+    let program: i32 = children.split_whitespace().next().expect("ember started no program").parse().unwrap();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let gone = |pid: i32| nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None).is_err();
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while !gone(program) && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let still = !gone(program);
+    if still {
+        let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(program), nix::sys::signal::Signal::SIGKILL);
+    }
+    assert!(!still, "the program Ember started (PID {program}) outlived Ember");
+}
+
 #[test]
 fn errors_say_what_to_do() {
     let o = ember(&["record", "--pid", "999999999"]);
