@@ -107,6 +107,30 @@ pub async fn read_when_written<T>(file: &Path, timeout: Duration, parse: impl Fn
     }
 }
 
+/// The program `cmd` starts is sent SIGTERM if Ember dies without stopping it (killed, or by a
+/// closed pipe): one ran on for hours after `ember record ... | head`. The kernel ties this to
+/// the thread that spawns, so only a caller spawning from a thread that lives as long as Ember
+/// may use it (`ember record`'s main thread; not a DAP handler on a tokio worker, which may
+/// exit first and would take the program down with it).
+pub fn ends_with_ember(cmd: &mut std::process::Command) {
+    use std::os::unix::process::CommandExt;
+    let parent = std::process::id();
+    // SAFETY: prctl, getppid and raise are async-signal-safe, as a child between fork and
+    // exec requires.
+    unsafe {
+        cmd.pre_exec(move || {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            // Ember died before the call above: nothing would signal.
+            if libc::getppid() as u32 != parent {
+                libc::raise(libc::SIGTERM);
+            }
+            Ok(())
+        });
+    }
+}
+
 pub fn signal(pid: u32, group: bool, sig: Signal) -> Result<(), String> {
     let p = Pid::from_raw(pid as i32);
     let r = if group { killpg(p, sig).or_else(|_| kill(p, sig)) } else { kill(p, sig) };

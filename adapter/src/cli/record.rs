@@ -90,28 +90,6 @@ fn install_signal_handlers() {
     }
 }
 
-/// The program started is sent SIGTERM if Ember dies without stopping it (killed, or by a
-/// closed pipe): it once ran on for hours after `ember record ... | head`. The kernel ties
-/// this to the thread that started it, which here is the main thread, alive until Ember exits.
-fn ends_with_us(cmd: &mut std::process::Command) {
-    use std::os::unix::process::CommandExt;
-    let parent = std::process::id();
-    // SAFETY: prctl, getppid and raise are async-signal-safe, as a child between fork and
-    // exec requires.
-    unsafe {
-        cmd.pre_exec(move || {
-            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM) != 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            // Ember died before the call above: nothing would signal.
-            if libc::getppid() as u32 != parent {
-                libc::raise(libc::SIGTERM);
-            }
-            Ok(())
-        });
-    }
-}
-
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let format = args.format.or_else(|| args.output.as_deref().and_then(Format::from_path)).unwrap_or(Format::Ember);
     let output = args.output.clone().unwrap_or_else(|| default_output(format));
@@ -124,7 +102,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         None => {
             let mut cmd = std::process::Command::new(&args.command[0]);
             ember_sampler::default_signals(cmd.args(&args.command[1..]));
-            ends_with_us(&mut cmd);
+            // Spawned on the main thread, alive until Ember exits.
+            crate::debuggee::ends_with_ember(&mut cmd);
             let child = cmd
                 .spawn()
                 .with_context(|| format!("could not start `{}` (is it installed and on PATH?)", args.command[0]))?;
