@@ -1833,22 +1833,22 @@ mod tests {
             let mut first = vec![0u8; 512];
             first[at + fl.code..at + fl.code + 8].copy_from_slice(&0x5000u64.to_le_bytes());
             first[at + fl.previous..at + fl.previous + 8].copy_from_slice(&0x6000u64.to_le_bytes());
-            let copy_with = |second: &[u8], check: &dyn Fn(&Copy) -> (bool, bool)| {
+            // (popped in the second copy, the same frame in both) against a second copy.
+            let judge = |second: &[u8]| {
                 let outside = Outside::default();
                 let copy = Copy { chunk, bytes: &first, second, outside: &outside, before_bytes: &[], chunks_bytes: &[], after_bytes: &[], again_bytes: &[], size: fl.size };
-                check(&copy)
+                (copy.popped_in_second(chunk + at as u64, &fl), copy.same_in_second(chunk + at as u64, &fl))
             };
-            let check = |c: &Copy| (c.popped_in_second(chunk + at as u64, &fl), c.same_in_second(chunk + at as u64, &fl));
             let mut popped = first.clone();
             popped[at + fl.code..at + fl.code + 8].fill(0);
-            assert_eq!(copy_with(&popped, &check), (clears, clears), "{label}: code cleared");
+            assert_eq!(judge(&popped), (clears, clears), "{label}: code cleared");
             let mut other = first.clone();
             other[at + fl.code..at + fl.code + 8].copy_from_slice(&0x7000u64.to_le_bytes());
-            assert_eq!(copy_with(&other, &check), (false, false), "{label}: another code");
+            assert_eq!(judge(&other), (false, false), "{label}: another code");
             let mut relinked = popped.clone();
             relinked[at + fl.previous..at + fl.previous + 8].copy_from_slice(&0x6100u64.to_le_bytes());
-            assert!(!copy_with(&relinked, &check).1, "{label}: another caller");
-            assert_eq!(copy_with(&first, &check), (false, true), "{label}: unchanged");
+            assert!(!judge(&relinked).1, "{label}: another caller");
+            assert_eq!(judge(&first), (false, true), "{label}: unchanged");
         }
     }
 }
