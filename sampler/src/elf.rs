@@ -10,6 +10,8 @@ pub struct ElfInfo {
     pub min_vaddr: u64,
     /// The .rodata section's bytes, for string searches (the version string of ≤3.10).
     pub rodata: Vec<u8>,
+    /// PT_LOAD segments: (virtual address, file offset, bytes from the file).
+    pub segments: Vec<(u64, u64, u64)>,
 }
 
 const WANTED: &[&str] = &["_PyRuntime", "Py_Version", "PyCode_Type"];
@@ -35,11 +37,21 @@ pub fn read(path: &std::path::Path, pid: u32) -> Result<ElfInfo, Error> {
     }
     let min_vaddr = file.segments().map(|s| s.address()).min().unwrap_or(0) & !0xfff;
     let rodata = file.section_by_name(".rodata").and_then(|s| s.data().ok()).map(<[u8]>::to_vec).unwrap_or_default();
-    Ok(ElfInfo { symbols, min_vaddr, rodata })
+    let segments = file.segments().map(|s| {
+        let (offset, size) = s.file_range();
+        (s.address(), offset, size)
+    }).collect();
+    Ok(ElfInfo { symbols, min_vaddr, rodata, segments })
 }
 
 impl ElfInfo {
     pub fn symbol(&self, name: &str) -> Option<(u64, u64)> {
         self.symbols.iter().find(|s| s.0 == name).map(|s| (s.1, s.2))
+    }
+
+    /// Where the byte at file virtual address `vaddr` lies in the file; None past a segment's
+    /// file bytes (zero-filled .bss) or outside every segment.
+    pub fn file_offset(&self, vaddr: u64) -> Option<u64> {
+        self.segments.iter().find(|&&(va, _, size)| vaddr >= va && vaddr < va + size).map(|&(va, off, _)| off + (vaddr - va))
     }
 }

@@ -39,6 +39,10 @@ pub enum Error {
     #[error("reading {what} of PID {pid}: {source}")]
     Io { pid: u32, what: String, #[source] source: std::io::Error },
 
+    /// Also what a program still in its dynamic loader shows for a segment not mapped yet.
+    #[error("address {addr:#x} is not mapped in PID {pid}")]
+    NotMapped { pid: u32, addr: u64 },
+
     #[error("{0}")]
     Other(String),
 }

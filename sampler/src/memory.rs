@@ -107,7 +107,7 @@ impl Remote {
 
     fn err(&self, addr: u64, e: nix::errno::Errno) -> Error {
         match e {
-            nix::errno::Errno::EFAULT => Error::Other(format!("address {addr:#x} is not mapped in PID {}", self.pid)),
+            nix::errno::Errno::EFAULT => Error::NotMapped { pid: self.pid, addr },
             e => Error::from_errno(self.pid, "its memory", std::io::Error::from_raw_os_error(e as i32)),
         }
     }

@@ -9,7 +9,10 @@ use std::path::PathBuf;
 #[derive(Debug, Clone)]
 pub struct Mapping {
     pub start: u64,
+    pub end: u64,
     pub offset: u64,
+    pub readable: bool,
+    /// The file mapped, or `[heap]`-style names for the kernel's own; empty when anonymous.
     pub path: String,
 }
 
@@ -18,22 +21,35 @@ pub fn exists(pid: u32) -> bool {
 }
 
 pub fn maps(pid: u32) -> Result<Vec<Mapping>, Error> {
-    let text = std::fs::read_to_string(format!("/proc/{pid}/maps"))
-        .map_err(|e| Error::from_errno(pid, "/proc/PID/maps", e))?;
-    let mut out = Vec::new();
-    for line in text.lines() {
-        // start-end perms offset dev inode path
-        let mut it = line.split_ascii_whitespace();
-        let (Some(range), Some(_perms), Some(off), Some(_dev), Some(_inode)) = (it.next(), it.next(), it.next(), it.next(), it.next()) else { continue };
-        let path = it.collect::<Vec<_>>().join(" ");
-        let Some((s, _end)) = range.split_once('-') else { continue };
-        out.push(Mapping {
-            start: u64::from_str_radix(s, 16).unwrap_or(0),
-            offset: u64::from_str_radix(off, 16).unwrap_or(0),
-            path,
-        });
-    }
-    Ok(out)
+    use procfs::process::{MMPermissions, MMapPath};
+    let maps = procfs::process::Process::new(pid as i32).and_then(|p| p.maps()).map_err(|e| proc_error(pid, "/proc/PID/maps", e))?;
+    Ok(maps
+        .into_iter()
+        .map(|m| Mapping {
+            start: m.address.0,
+            end: m.address.1,
+            offset: m.offset,
+            readable: m.perms.contains(MMPermissions::READ),
+            path: match m.pathname {
+                MMapPath::Path(p) => p.to_string_lossy().into_owned(),
+                MMapPath::Anonymous => String::new(),
+                MMapPath::Other(o) => o,
+                other => format!("[{other:?}]").to_lowercase(),
+            },
+        })
+        .collect())
+}
+
+/// The error a user can act on for a failed read of /proc.
+fn proc_error(pid: u32, what: &str, e: procfs::ProcError) -> Error {
+    use procfs::ProcError;
+    let code = match e {
+        ProcError::PermissionDenied(_) => libc::EACCES,
+        ProcError::NotFound(_) => libc::ENOENT,
+        ProcError::Io(e, _) => return Error::from_errno(pid, what, e),
+        other => return Error::Other(format!("reading {what} of PID {pid}: {other}")),
+    };
+    Error::from_errno(pid, what, std::io::Error::from_raw_os_error(code))
 }
 
 /// How long ago the process started (its fork), from /proc; None if /proc does not say.

@@ -94,6 +94,12 @@ pub fn locate(pid: u32) -> Result<Option<Interpreter>, Error> {
         let Some((runtime_sym, _)) = elf.symbol("_PyRuntime") else { continue };
         let bias = m.start.wrapping_sub(elf.min_vaddr);
         let runtime = runtime_sym.wrapping_add(bias);
+        let reads = [Some(runtime), elf.symbol("Py_Version").map(|(a, _)| a.wrapping_add(bias))];
+        for addr in reads.into_iter().flatten() {
+            if !in_place(&maps, &m.path, &elf, bias, addr) {
+                return Err(Error::NotMapped { pid, addr });
+            }
+        }
         let mem = Remote::new(pid);
         let version = read_version(pid, &mem, &elf, bias, runtime, *name_minor, &m.path)?;
         let layout = layout::for_minor(version.minor).ok_or_else(|| Error::UnsupportedPython {
@@ -112,6 +118,21 @@ pub fn locate(pid: u32) -> Result<Option<Interpreter>, Error> {
     match last_err {
         Some(e) => Err(e),
         None => Ok(None),
+    }
+}
+
+/// Whether the byte at `addr` holds what the file says: the dynamic loader maps a library's
+/// segments one after another, and until the data segment is in, the reservation under it is
+/// unreadable or shows other bytes of the file (glibc maps the whole span from offset 0 first).
+fn in_place(maps: &[process::Mapping], path: &str, elf: &elf::ElfInfo, bias: u64, addr: u64) -> bool {
+    let Some(m) = maps.iter().find(|m| addr >= m.start && addr < m.end) else { return false };
+    if !m.readable {
+        return false;
+    }
+    match elf.file_offset(addr.wrapping_sub(bias)) {
+        Some(off) => m.path == path && m.offset + (addr - m.start) == off,
+        // Zero-filled: the loader's anonymous mapping, or the zeroed tail of the last file page.
+        None => m.path.is_empty() || m.path == path,
     }
 }
 
@@ -192,6 +213,24 @@ mod tests {
         assert_eq!(python_name("/x/libpython3.13t.so.1.0").unwrap().2, "3.13t");
         assert_eq!(python_name("/x/libpython3.8d.so.1.0").unwrap().2, "3.8d");
         assert_eq!(python_name("/usr/lib/x86_64-linux-gnu/libc.so.6"), None);
+    }
+
+    #[test]
+    fn data_is_read_only_once_the_loader_has_mapped_it() {
+        // A library with a read-only segment at 0 and its data at 0x5d90 (file offset 0x4d90).
+        let elf = elf::ElfInfo { symbols: vec![], min_vaddr: 0, rodata: vec![], segments: vec![(0, 0, 0x3000), (0x5d90, 0x4d90, 0x300)] };
+        let (bias, lib) = (0x7f00_0000_0000u64, "/x/libpython3.13.so.1.0");
+        let map = |start: u64, end: u64, offset, readable, path: &str| process::Mapping { start: bias + start, end: bias + end, offset, readable, path: path.into() };
+        let data = bias + 0x5e00;
+        // glibc's first step: the whole span mapped from offset 0, so the data shows other bytes.
+        assert!(!in_place(&[map(0, 0x7000, 0, true, lib)], lib, &elf, bias, data));
+        // A loader that reserves the span inaccessible first.
+        assert!(!in_place(&[map(0, 0x3000, 0, true, lib), map(0x3000, 0x7000, 0, false, "")], lib, &elf, bias, data));
+        assert!(!in_place(&[map(0, 0x3000, 0, true, lib)], lib, &elf, bias, data));
+        // Loaded: the data page mapped from its own offset.
+        assert!(in_place(&[map(0, 0x3000, 0, true, lib), map(0x5000, 0x6000, 0x4000, true, lib)], lib, &elf, bias, data));
+        // Past the file bytes: zero-filled memory counts wherever it is readable.
+        assert!(in_place(&[map(0x5000, 0x6000, 0x4000, true, lib), map(0x6000, 0x7000, 0, true, "")], lib, &elf, bias, bias + 0x6100));
     }
 
     #[test]

@@ -157,6 +157,9 @@ fn wait_for_python(pid: u32, mut child: Option<&mut std::process::Child>, timeou
                     return Err(Error::NotPython { pid, exe: process::exe(pid) });
                 }
             }
+            // A program in its dynamic loader has mapped the interpreter's file but not yet
+            // the segment that holds its data (seen 14 ms after spawning 3.15 through ld.so).
+            Err(Error::NotMapped { .. }) if start.elapsed() < timeout && (child.is_some() || process::age(pid).is_some_and(|a| a < JUST_STARTED)) => {}
             Err(e) => return Err(e),
         }
         std::thread::sleep(Duration::from_micros(500));

@@ -465,7 +465,11 @@ impl ProcessWalker {
     pub fn new(interp: Interpreter) -> Result<ProcessWalker, Error> {
         let mem = Remote::new(interp.pid);
         let layout = interp.layout;
-        let interp_addr = mem.read_u64(interp.runtime + layout.runtime_interpreters_head as u64)?;
+        // Not mapped yet: the loader is still placing the segment; `ready` reads it again.
+        let interp_addr = match mem.read_u64(interp.runtime + layout.runtime_interpreters_head as u64) {
+            Err(Error::NotMapped { .. }) => 0,
+            r => r?,
+        };
         Ok(ProcessWalker {
             interp,
             layout,
