@@ -161,7 +161,12 @@ fn a_started_program_ends_when_ember_is_killed() {
         .unwrap();
     std::thread::sleep(Duration::from_millis(1500));
     let children = std::fs::read_to_string(format!("/proc/{0}/task/{0}/children", child.id())).unwrap();
-    let program: i32 = children.split_whitespace().next().expect("ember started no program").parse().unwrap();
+    let program: i32 = children
+        .split_whitespace()
+        .find(|c| std::fs::read_to_string(format!("/proc/{c}/cmdline")).is_ok_and(|l| l.contains("adversarial.py")))
+        .expect("ember started no program")
+        .parse()
+        .unwrap();
     child.kill().unwrap();
     child.wait().unwrap();
     let gone = |pid: i32| nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None).is_err();

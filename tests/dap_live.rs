@@ -1,6 +1,6 @@
 //! `ember dap` end to end against real Python programs: launch (stdio and TCP, both
 //! configurationDone orders), attach by PID, pause/threads/stackTrace/variables/continue,
-//! terminate, disconnect both ways, a crashing target, a killed adapter, an editor that goes
+//! terminate, disconnect both ways, a crashing target, a killed adapter (SIGTERM and SIGKILL), an editor that goes
 //! away, runInTerminal, and the errors only a live target can produce.
 
 #[path = "dap_support.rs"]
@@ -338,7 +338,10 @@ fn disconnect_from_a_launch_ends_the_program_by_default_and_keeps_it_if_asked() 
 
     let (mut dap, pid) = launch_long(&ws);
     dap.ok("disconnect", json!({"terminateDebuggee": false}));
-    std::thread::sleep(Duration::from_millis(300));
+    // Kept even past the adapter's end, however it ends.
+    unsafe { libc::kill(dap.pid() as i32, libc::SIGKILL) };
+    dap.wait_exit(Duration::from_secs(5)).expect("a SIGKILLed adapter is gone");
+    std::thread::sleep(Duration::from_millis(500));
     assert!(!wait_gone(pid, Duration::from_millis(100)), "terminateDebuggee: false keeps it running");
     assert!(saved_profile(&dap).0.exists());
     unsafe { libc::kill(pid as i32, libc::SIGKILL) };
@@ -372,6 +375,22 @@ fn a_killed_adapter_saves_first_and_ends_its_program() {
     let saved = store::latest_in_dir(&ws.out()).unwrap().expect("profile saved on SIGTERM");
     assert!(function_names(&saved).iter().any(|n| n == "spin"));
     assert!(wait_gone(pid, Duration::from_secs(1)), "a launched program does not outlive its adapter");
+}
+
+#[test]
+fn a_launched_program_ends_even_when_the_adapter_is_sigkilled() {
+    let ws = Workspace::new();
+    let (mut dap, pid) = launch_long(&ws);
+    // Later requests run on other tokio workers; the program must not depend on which one.
+    dap.ok("threads", json!({}));
+    std::thread::sleep(Duration::from_millis(500));
+    unsafe { libc::kill(dap.pid() as i32, libc::SIGKILL) };
+    dap.wait_exit(Duration::from_secs(5)).expect("a SIGKILLed adapter is gone");
+    let gone = wait_gone(pid, Duration::from_secs(5));
+    if !gone {
+        unsafe { libc::kill(pid as i32, libc::SIGKILL) };
+    }
+    assert!(gone, "the program a killed adapter launched (PID {pid}) runs on");
 }
 
 #[test]

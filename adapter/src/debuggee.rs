@@ -34,6 +34,8 @@ pub struct Debuggee {
     pub forwarders: Vec<std::thread::JoinHandle<()>>,
     /// Started in the editor's terminal: where `ember run-in-terminal` writes its exit code.
     pub status_file: Option<tempfile::TempPath>,
+    /// Launched by Ember: ends the program if Ember goes away without releasing it.
+    pub watchdog: Option<crate::watchdog::Watchdog>,
 }
 
 impl Debuggee {
@@ -104,30 +106,6 @@ pub async fn read_when_written<T>(file: &Path, timeout: Duration, parse: impl Fn
             return None;
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
-/// The program `cmd` starts is sent SIGTERM if Ember dies without stopping it (killed, or by a
-/// closed pipe): one ran on for hours after `ember record ... | head`. The kernel ties this to
-/// the thread that spawns, so only a caller spawning from a thread that lives as long as Ember
-/// may use it (`ember record`'s main thread; not a DAP handler on a tokio worker, which may
-/// exit first and would take the program down with it).
-pub fn ends_with_ember(cmd: &mut std::process::Command) {
-    use std::os::unix::process::CommandExt;
-    let parent = std::process::id();
-    // SAFETY: prctl, getppid and raise are async-signal-safe, as a child between fork and
-    // exec requires.
-    unsafe {
-        cmd.pre_exec(move || {
-            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM) != 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            // Ember died before the call above: nothing would signal.
-            if libc::getppid() as u32 != parent {
-                libc::raise(libc::SIGTERM);
-            }
-            Ok(())
-        });
     }
 }
 

@@ -7,4 +7,5 @@ pub mod debuggee;
 pub mod live;
 pub mod lsp;
 pub mod profile;
+pub mod watchdog;
 pub mod web;

@@ -95,6 +95,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let output = args.output.clone().unwrap_or_else(|| default_output(format));
 
     let mut spawned = None;
+    // Held to the end: dropping it ends the program if it still runs.
+    let mut _watchdog = None;
     let (target, command_line) = match args.pid {
         Some(pid) => (Target::Pid(pid), std::fs::read(format!("/proc/{pid}/cmdline"))
             .map(|b| b.split(|&c| c == 0).filter(|s| !s.is_empty()).map(|s| String::from_utf8_lossy(s).into_owned()).collect())
@@ -102,12 +104,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         None => {
             let mut cmd = std::process::Command::new(&args.command[0]);
             ember_sampler::default_signals(cmd.args(&args.command[1..]));
-            // Spawned on the main thread, alive until Ember exits.
-            crate::debuggee::ends_with_ember(&mut cmd);
-            let child = cmd
-                .spawn()
+            let (child, dog) = crate::watchdog::spawn_watched(&mut cmd)
                 .with_context(|| format!("could not start `{}` (is it installed and on PATH?)", args.command[0]))?;
             spawned = Some(child.id());
+            _watchdog = dog;
             (Target::Child(child), args.command.clone())
         }
     };

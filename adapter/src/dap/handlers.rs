@@ -7,6 +7,7 @@ use super::launch_args::{self, Console, Plan};
 use super::protocol::{ErrorMessage, Request};
 use super::session::Client;
 use crate::live::Recording;
+use crate::watchdog;
 use crate::web::{WebOptions, WebServer};
 use ember_sampler::Target;
 use nix::sys::signal::Signal;
@@ -222,7 +223,7 @@ impl Adapter {
                 None => cmd.env_remove(k),
             };
         }
-        let mut child = cmd.spawn().map_err(|e| {
+        let (mut child, watchdog) = watchdog::spawn_watched(&mut cmd).map_err(|e| {
             format!("could not start {}: {e}. Check `python` in your launch configuration", lp.command[0])
         })?;
         let pid = child.id();
@@ -240,6 +241,9 @@ impl Adapter {
         match start_recording(Target::Child(child), config, meta).await {
             Ok(rec) => {
                 self.started(rec, true, label, lp.plan, forwarders).await;
+                if let Some(d) = &mut self.debuggee {
+                    d.watchdog = watchdog;
+                }
                 Ok(Value::Null)
             }
             Err(e) => {
@@ -400,6 +404,7 @@ impl Adapter {
             concluded: false,
             forwarders,
             status_file: None,
+            watchdog: None,
         });
     }
 
@@ -536,7 +541,10 @@ impl Adapter {
             let kill = args.get("terminateDebuggee").and_then(Value::as_bool).unwrap_or(d.launched);
             if kill && d.alive() {
                 debuggee::terminate(d.pid, d.launched).await;
-            } else if d.paused {
+            } else if let Some(dog) = d.watchdog.take().filter(|_| !kill) {
+                dog.release();
+            }
+            if !kill && d.paused {
                 // Detaching must never leave the program stopped.
                 let _ = d.signal(Signal::SIGCONT);
                 d.paused = false;
