@@ -14,6 +14,8 @@ pub struct Mapping {
     pub readable: bool,
     /// The file mapped, or `[heap]`-style names for the kernel's own; empty when anonymous.
     pub path: String,
+    /// The file was deleted or replaced (an upgrade) since it was mapped: `path` names another.
+    pub deleted: bool,
 }
 
 pub fn exists(pid: u32) -> bool {
@@ -25,17 +27,18 @@ pub fn maps(pid: u32) -> Result<Vec<Mapping>, Error> {
     let maps = procfs::process::Process::new(pid as i32).and_then(|p| p.maps()).map_err(|e| proc_error(pid, "/proc/PID/maps", e))?;
     Ok(maps
         .into_iter()
-        .map(|m| Mapping {
-            start: m.address.0,
-            end: m.address.1,
-            offset: m.offset,
-            readable: m.perms.contains(MMPermissions::READ),
-            path: match m.pathname {
+        .map(|m| {
+            let path = match m.pathname {
                 MMapPath::Path(p) => p.to_string_lossy().into_owned(),
                 MMapPath::Anonymous => String::new(),
                 MMapPath::Other(o) => o,
                 other => format!("[{other:?}]").to_lowercase(),
-            },
+            };
+            let (path, deleted) = match path.strip_suffix(" (deleted)") {
+                Some(p) => (p.to_string(), true),
+                None => (path, false),
+            };
+            Mapping { start: m.address.0, end: m.address.1, offset: m.offset, readable: m.perms.contains(MMPermissions::READ), path, deleted }
         })
         .collect())
 }
@@ -82,6 +85,19 @@ pub fn exe(pid: u32) -> String {
 pub fn root_path(pid: u32, path: &str) -> PathBuf {
     let p = PathBuf::from(format!("/proc/{pid}/root{path}"));
     if p.exists() { p } else { PathBuf::from(path) }
+}
+
+/// Where to read a mapped file: through the process's root (containers), or, for a file deleted
+/// or replaced since, through the process itself (its executable), else through the mapping
+/// (`map_files`, which the kernel opens only for CAP_SYS_ADMIN).
+pub fn mapped_file(pid: u32, m: &Mapping) -> PathBuf {
+    if !m.deleted {
+        return root_path(pid, &m.path);
+    }
+    if exe(pid) == format!("{} (deleted)", m.path) {
+        return PathBuf::from(format!("/proc/{pid}/exe"));
+    }
+    PathBuf::from(format!("/proc/{pid}/map_files/{:x}-{:x}", m.start, m.end))
 }
 
 pub fn threads(pid: u32) -> Vec<u32> {

@@ -83,9 +83,18 @@ pub fn locate(pid: u32) -> Result<Option<Interpreter>, Error> {
         if tag.contains('d') {
             return Err(Error::UnsupportedPython { pid, found: format!("Python {tag} ({})", m.path), reason: "debug builds have other struct layouts".into() });
         }
-        let file = process::root_path(pid, &m.path);
+        let file = process::mapped_file(pid, m);
         let elf = match elf::read(&file, pid) {
             Ok(e) => e,
+            Err(_) if m.deleted => {
+                last_err = Some(Error::Other(format!(
+                    "PID {pid} runs Python from {}, which was deleted or replaced after the program started (an upgrade?). \
+                     Ember reads the interpreter's symbols from that file, and only root (CAP_SYS_ADMIN) can open the old \
+                     copy: restart the program, or run Ember with sudo",
+                    m.path
+                )));
+                continue;
+            }
             Err(e) => {
                 last_err = Some(e);
                 continue;
@@ -220,7 +229,7 @@ mod tests {
         // A library with a read-only segment at 0 and its data at 0x5d90 (file offset 0x4d90).
         let elf = elf::ElfInfo { symbols: vec![], min_vaddr: 0, rodata: vec![], segments: vec![(0, 0, 0x3000), (0x5d90, 0x4d90, 0x300)] };
         let (bias, lib) = (0x7f00_0000_0000u64, "/x/libpython3.13.so.1.0");
-        let map = |start: u64, end: u64, offset, readable, path: &str| process::Mapping { start: bias + start, end: bias + end, offset, readable, path: path.into() };
+        let map = |start: u64, end: u64, offset, readable, path: &str| process::Mapping { start: bias + start, end: bias + end, offset, readable, path: path.into(), deleted: false };
         let data = bias + 0x5e00;
         // glibc's first step: the whole span mapped from offset 0, so the data shows other bytes.
         assert!(!in_place(&[map(0, 0x7000, 0, true, lib)], lib, &elf, bias, data));

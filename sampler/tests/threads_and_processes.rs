@@ -132,6 +132,42 @@ fn clear_errors() {
     eprintln!("checked {checked} unsupported interpreters");
 }
 
+/// An interpreter upgraded while the program runs: /proc/PID/maps then names a file that is gone
+/// (or another one), and the symbols must come from the copy the process mapped.
+#[test]
+fn an_interpreter_deleted_since_it_started_is_still_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let sleeper = ["-c", "import time\ndef napping():\n    time.sleep(30)\nnapping()"];
+    let napping = |pid: u32| ember_sampler::dump(pid, false).map(|t| t.iter().any(|t| t.frames.iter().any(|f| &*f.qualname == "napping")));
+    // The executable itself (Debian's, with libpython inside): read through /proc/PID/exe.
+    if let Some(debian) = python("3.11-debian") {
+        let exe = dir.path().join("python3.11");
+        std::fs::copy(&debian, &exe).unwrap();
+        let c = Kill(std::process::Command::new(&exe).args(sleeper).spawn().unwrap());
+        std::thread::sleep(Duration::from_millis(300));
+        std::fs::remove_file(&exe).unwrap();
+        assert!(napping(c.0.id()).unwrap(), "the stack of a Python whose executable was deleted");
+    }
+    // A shared libpython (pyenv's): through the mapping itself, which only root may open.
+    let Some(py) = python("3.12") else { return };
+    let lib = py.parent().unwrap().parent().unwrap().join("lib/libpython3.12.so.1.0");
+    let libdir = dir.path().join("lib");
+    std::fs::create_dir(&libdir).unwrap();
+    std::fs::copy(&lib, libdir.join("libpython3.12.so.1.0")).unwrap();
+    let c = Kill(std::process::Command::new(&py).args(sleeper).env("LD_LIBRARY_PATH", &libdir).spawn().unwrap());
+    std::thread::sleep(Duration::from_millis(300));
+    std::fs::remove_file(libdir.join("libpython3.12.so.1.0")).unwrap();
+    let maps = std::fs::read_to_string(format!("/proc/{}/maps", c.0.id())).unwrap();
+    assert!(maps.contains("libpython3.12.so.1.0 (deleted)"), "the copy was not the one loaded:\n{maps}");
+    match napping(c.0.id()) {
+        Ok(found) => assert!(found, "the stack of a Python whose libpython was deleted"),
+        Err(e) => {
+            assert!(!nix::unistd::geteuid().is_root(), "root can open the deleted copy: {e}");
+            assert!(e.to_string().contains("deleted or replaced after the program started"), "{e}");
+        }
+    }
+}
+
 /// Threads started while sampling begins: a thread state exists before its OS thread stores
 /// its id, and such a thread must never be reported under TID 0.
 #[test]
