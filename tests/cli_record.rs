@@ -182,6 +182,22 @@ fn a_started_program_ends_when_ember_is_killed() {
 }
 
 #[test]
+fn an_empty_recording_says_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("p.txt");
+    let mut sleeper = Command::new(python("3.12")).args(["-c", "import time; time.sleep(30)"]).spawn().unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    let pid = sleeper.id().to_string();
+    let o = ember(&["record", "--pid", &pid, "-d", "1", "-o", out.to_str().unwrap()]);
+    assert!(o.status.success() && stderr(&o).contains("every thread was idle") && stderr(&o).contains("--idle"), "{}", stderr(&o));
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(sleeper.id() as i32), nix::sys::signal::Signal::SIGSTOP).unwrap();
+    let o = ember(&["record", "--pid", &pid, "-d", "1", "-o", out.to_str().unwrap()]);
+    assert!(stderr(&o).contains(&format!("kill -CONT {pid}")), "{}", stderr(&o));
+    sleeper.kill().unwrap();
+    sleeper.wait().unwrap();
+}
+
+#[test]
 fn errors_say_what_to_do() {
     let o = ember(&["record", "--pid", "999999999"]);
     assert_eq!(o.status.code(), Some(1));

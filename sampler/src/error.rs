@@ -7,6 +7,9 @@ pub enum Error {
     #[error("no process with PID {0} exists (it may have exited); check the PID with `ps`")]
     NoSuchProcess(u32),
 
+    #[error("PID {0} has exited: it is a zombie its parent has not collected yet, with nothing left to sample")]
+    Zombie(u32),
+
     #[error(
         "permission denied reading the memory of PID {pid}: {detail}. Run Ember as the same user \
          as the target and either grant CAP_SYS_PTRACE (e.g. `sudo setcap cap_sys_ptrace+ep $(which ember)`, \

@@ -22,6 +22,22 @@ pub fn exists(pid: u32) -> bool {
     std::path::Path::new(&format!("/proc/{pid}")).exists()
 }
 
+/// A process that exited and waits for its parent to collect its status.
+pub fn is_zombie(pid: u32) -> bool {
+    procfs::process::Process::new(pid as i32).and_then(|p| p.stat()).is_ok_and(|s| s.state == 'Z')
+}
+
+/// `NoSuchProcess` or `Zombie` for a PID that cannot be sampled at all.
+pub fn check_exists(pid: u32) -> Result<(), Error> {
+    if !exists(pid) {
+        return Err(Error::NoSuchProcess(pid));
+    }
+    if is_zombie(pid) {
+        return Err(Error::Zombie(pid));
+    }
+    Ok(())
+}
+
 pub fn maps(pid: u32) -> Result<Vec<Mapping>, Error> {
     use procfs::process::{MMPermissions, MMapPath};
     let maps = procfs::process::Process::new(pid as i32).and_then(|p| p.maps()).map_err(|e| proc_error(pid, "/proc/PID/maps", e))?;

@@ -31,8 +31,11 @@ pub(crate) fn start(target: Target, config: Config) -> Result<Session, Error> {
         Target::Pid(pid) => (pid, None),
         Target::Child(c) => (c.id(), Some(c)),
     };
-    if !process::exists(pid) {
-        return Err(Error::NoSuchProcess(pid));
+    match child {
+        // One that exited already is reported with its status below.
+        Some(_) if !process::exists(pid) => return Err(Error::NoSuchProcess(pid)),
+        Some(_) => {}
+        None => process::check_exists(pid)?,
     }
     // `None`: not Python itself, sampled through its Python subprocesses as they appear.
     let root = wait_for_python(pid, child.as_mut(), config.start_timeout, config.subprocesses)
@@ -437,9 +440,7 @@ fn signal_of(st: &std::process::ExitStatus) -> Option<i32> {
 }
 
 pub(crate) fn dump(pid: u32, blocking: bool) -> Result<Vec<ThreadStack>, Error> {
-    if !process::exists(pid) {
-        return Err(Error::NoSuchProcess(pid));
-    }
+    process::check_exists(pid)?;
     let interp = python::locate(pid)?.ok_or_else(|| Error::NotPython { pid, exe: process::exe(pid) })?;
     let mut walker = ProcessWalker::new(interp)?;
     let table = FrameTable::new();

@@ -1,5 +1,5 @@
 //! Thread status (running/idle, GIL), idle filtering, subprocesses, and the errors a user
-//! can meet: no such process, not Python, unsupported Python, a target that exits.
+//! can meet: no such process, an exited one not collected yet, not Python, unsupported Python, a target that exits.
 
 mod common;
 use common::*;
@@ -101,6 +101,13 @@ fn clear_errors() {
     let err = Session::start(Target::Pid(u32::MAX / 2), Config::default()).err().unwrap();
     assert!(matches!(err, Error::NoSuchProcess(_)), "{err}");
     assert!(err.to_string().contains("no process with PID"));
+    // A process that exited and was not collected yet.
+    let mut zombie = std::process::Command::new("true").spawn().unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let err = Session::start(Target::Pid(zombie.id()), Config::default()).err().unwrap();
+    assert!(matches!(err, Error::Zombie(_)), "{err}");
+    assert!(ember_sampler::dump(zombie.id(), false).unwrap_err().to_string().contains("has exited"));
+    zombie.wait().unwrap();
     // Not Python.
     let child = Kill(std::process::Command::new("sleep").arg("30").spawn().unwrap());
     std::thread::sleep(Duration::from_millis(100));
