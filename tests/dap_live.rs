@@ -311,6 +311,20 @@ fn attach_by_string_pid_then_disconnect_detaches_and_leaves_it_running() {
 }
 
 #[test]
+fn an_empty_session_says_why_in_launch_json_words() {
+    let ws = Workspace::new();
+    let sleeper = KillOnDrop(Command::new(python()).args(["-c", "import time; time.sleep(60)"]).spawn().unwrap());
+    std::thread::sleep(Duration::from_millis(500));
+    let mut dap = Dap::stdio(&[]);
+    dap.initialize(json!({}));
+    dap.ok("attach", json!({"processId": sleeper.0.id(), "cwd": ws.path(), "duration": 1}));
+    dap.wait_event("terminated", TIMEOUT);
+    let said: String = dap.events("output").iter().filter_map(|e| e["body"]["output"].as_str()).collect();
+    assert!(said.contains("every thread was idle") && said.contains("\"idle\": true"), "{said}");
+    assert_eq!(saved_profile(&dap).1, 0);
+}
+
+#[test]
 fn attach_then_disconnect_with_terminate_debuggee_ends_it() {
     let ws = Workspace::new();
     let mut guard = spawn_target(&ws, 60.0);

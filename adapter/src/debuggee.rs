@@ -36,6 +36,9 @@ pub struct Debuggee {
     pub status_file: Option<tempfile::TempPath>,
     /// Launched by Ember: ends the program if Ember goes away without releasing it.
     pub watchdog: Option<crate::watchdog::Watchdog>,
+    /// The sampler's filters (`idle`, `gil`), to say why a recording came out empty.
+    pub idle: bool,
+    pub gil: bool,
 }
 
 impl Debuggee {
@@ -107,6 +110,35 @@ pub async fn read_when_written<T>(file: &Path, timeout: Duration, parse: impl Fn
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+}
+
+/// Why a recording holds no samples, when the settings or the process's state explain it.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Empty {
+    /// Stopped (SIGSTOP, Ctrl-Z, a debugger): its threads never ran.
+    Stopped,
+    /// Only the GIL holder was kept, and no thread held it while running Python.
+    GilOnly,
+    /// Idle threads were left out, and every thread was idle.
+    AllIdle,
+}
+
+pub fn why_empty(pid: u32, samples: usize, idle: bool, gil: bool) -> Option<Empty> {
+    match () {
+        _ if samples > 0 => None,
+        _ if stopped(pid) => Some(Empty::Stopped),
+        _ if gil => Some(Empty::GilOnly),
+        _ if !idle => Some(Empty::AllIdle),
+        _ => None,
+    }
+}
+
+/// Whether the process is stopped by a signal or a tracer now.
+pub fn stopped(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| s.rsplit_once(')').map(|(_, rest)| rest.trim_start().starts_with(['T', 't'])))
+        .unwrap_or(false)
 }
 
 pub fn signal(pid: u32, group: bool, sig: Signal) -> Result<(), String> {

@@ -4,6 +4,7 @@
 //! `--idle`, `--gil`, `--pid`, `-o`, `--format`). Ctrl-C (or SIGTERM/SIGHUP) ends the
 //! recording and still writes the file; a target that exits mid-recording is not an error.
 
+use crate::debuggee::{why_empty, Empty};
 use crate::live::{Progress, Recording};
 use crate::profile::formats::{self, Format};
 use crate::profile::{Meta, Profile};
@@ -203,7 +204,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if let Some(hint) = torn_hint(profile.meta.dropped.torn, profile.samples.len() as u64, args.blocking) {
         eprintln!("{hint}");
     }
-    if let Some(hint) = empty_hint(pid, profile.samples.len(), args.idle, args.gil, stopped(pid)) {
+    if let Some(hint) = empty_hint(pid, why_empty(pid, profile.samples.len(), args.idle, args.gil)) {
         eprintln!("{hint}");
     }
     drop(profile);
@@ -249,26 +250,13 @@ fn torn_hint(torn: u64, kept: u64, blocking: bool) -> Option<String> {
     })
 }
 
-/// Why a recording has no samples, when the flags or the target's state explain it.
-fn empty_hint(pid: u32, samples: usize, idle: bool, gil: bool, stopped: bool) -> Option<String> {
-    if samples > 0 {
-        return None;
-    }
-    if stopped {
-        return Some(format!("ember: no samples: PID {pid} is stopped (SIGSTOP, Ctrl-Z or a debugger), so its threads never ran. Resume it (`kill -CONT {pid}`), or add --idle to record where it stands"));
-    }
-    if gil {
-        return Some("ember: no samples: no thread held the GIL while running Python. Record again without --gil".into());
-    }
-    (!idle).then(|| "ember: no samples: every thread was idle (sleeping, waiting on I/O or a lock) the whole time. Add --idle to record idle threads too".into())
-}
-
-/// Whether the process is stopped by a signal or a tracer now.
-fn stopped(pid: u32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .ok()
-        .and_then(|s| s.rsplit_once(')').map(|(_, rest)| rest.trim_start().starts_with(['T', 't'])))
-        .unwrap_or(false)
+/// Why a recording has no samples, in the CLI's words.
+fn empty_hint(pid: u32, why: Option<Empty>) -> Option<String> {
+    Some(match why? {
+        Empty::Stopped => format!("ember: no samples: PID {pid} is stopped (SIGSTOP, Ctrl-Z or a debugger), so its threads never ran. Resume it (`kill -CONT {pid}`), or add --idle to record where it stands"),
+        Empty::GilOnly => "ember: no samples: no thread held the GIL while running Python. Record again without --gil".into(),
+        Empty::AllIdle => "ember: no samples: every thread was idle (sleeping, waiting on I/O or a lock) the whole time. Add --idle to record idle threads too".into(),
+    })
 }
 
 fn summary(pid: u32, p: &Profile, progress: &Progress, out: &Path, interrupted: bool, duration_reached: bool) -> String {
@@ -298,15 +286,19 @@ fn summary(pid: u32, p: &Profile, progress: &Progress, out: &Path, interrupted: 
 
 #[cfg(test)]
 mod tests {
-    use super::{empty_hint, torn_hint};
+    use super::{empty_hint, torn_hint, why_empty, Empty};
 
     #[test]
     fn an_empty_recording_says_why() {
-        assert_eq!(empty_hint(7, 3, false, false, true), None);
-        assert!(empty_hint(7, 0, true, false, true).is_some_and(|h| h.contains("PID 7 is stopped") && h.contains("kill -CONT 7")));
-        assert!(empty_hint(7, 0, false, true, false).is_some_and(|h| h.contains("without --gil")));
-        assert!(empty_hint(7, 0, false, false, false).is_some_and(|h| h.contains("--idle")));
-        assert_eq!(empty_hint(7, 0, true, false, false), None, "idle threads were recorded: nothing ran at all");
+        assert_eq!(empty_hint(7, None), None);
+        assert!(empty_hint(7, Some(Empty::Stopped)).is_some_and(|h| h.contains("PID 7 is stopped") && h.contains("kill -CONT 7")));
+        assert!(empty_hint(7, Some(Empty::GilOnly)).is_some_and(|h| h.contains("without --gil")));
+        assert!(empty_hint(7, Some(Empty::AllIdle)).is_some_and(|h| h.contains("--idle")));
+        let me = std::process::id();
+        assert_eq!(why_empty(me, 3, false, false), None);
+        assert_eq!(why_empty(me, 0, false, true), Some(Empty::GilOnly));
+        assert_eq!(why_empty(me, 0, false, false), Some(Empty::AllIdle));
+        assert_eq!(why_empty(me, 0, true, false), None, "idle threads were kept: nothing ran at all");
     }
 
     #[test]

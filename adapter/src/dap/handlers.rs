@@ -405,6 +405,8 @@ impl Adapter {
             forwarders,
             status_file: None,
             watchdog: None,
+            idle: plan.config.idle,
+            gil: plan.config.gil,
         });
     }
 
@@ -621,6 +623,9 @@ impl Adapter {
                         json!({"category": "stderr", "output": format!("Ember could not save the profile in {} ({why}): fix `outputDir`. It was saved in {} instead.\n", d.output_dir.display(), path.parent().map(|p| p.display().to_string()).unwrap_or_default())}),
                     );
                 }
+                if let Some(why) = debuggee::why_empty(d.pid, samples, d.idle, d.gil) {
+                    self.client.event("output", json!({"category": "important", "output": empty_advice(d.pid, why)}));
+                }
                 let mut text = format!("Ember saved {samples} samples to {}", path.display());
                 if let Some(u) = &url {
                     text += &format!(". Flamegraph: {u} (served while this debug session lasts)");
@@ -754,4 +759,13 @@ fn process_label(pid: u32) -> String {
         }
     }
     std::fs::read_to_string(format!("/proc/{pid}/comm")).map(|s| s.trim().to_string()).unwrap_or_else(|_| format!("pid{pid}"))
+}
+
+/// Why a session recorded no samples, in launch.json's words.
+fn empty_advice(pid: u32, why: debuggee::Empty) -> String {
+    match why {
+        debuggee::Empty::Stopped => format!("Ember recorded no samples: PID {pid} is stopped (SIGSTOP, Ctrl-Z or a debugger), so its threads never ran. Resume it (`kill -CONT {pid}`), or set \"idle\": true to record where it stands.\n"),
+        debuggee::Empty::GilOnly => "Ember recorded no samples: no thread held the GIL while running Python. Remove \"gil\": true from the configuration.\n".into(),
+        debuggee::Empty::AllIdle => "Ember recorded no samples: every thread was idle (sleeping, waiting on I/O or a lock) the whole time. Set \"idle\": true in the configuration to record idle threads too.\n".into(),
+    }
 }
