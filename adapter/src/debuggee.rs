@@ -124,21 +124,26 @@ pub enum Empty {
 }
 
 pub fn why_empty(pid: u32, samples: usize, idle: bool, gil: bool) -> Option<Empty> {
-    match () {
-        _ if samples > 0 => None,
-        _ if stopped(pid) => Some(Empty::Stopped),
-        _ if gil => Some(Empty::GilOnly),
-        _ if !idle => Some(Empty::AllIdle),
-        _ => None,
+    if samples > 0 {
+        None
+    } else if stopped(pid) {
+        Some(Empty::Stopped)
+    } else if gil {
+        Some(Empty::GilOnly)
+    } else {
+        (!idle).then_some(Empty::AllIdle)
     }
 }
 
 /// Whether the process is stopped by a signal or a tracer now.
 pub fn stopped(pid: u32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .ok()
-        .and_then(|s| s.rsplit_once(')').map(|(_, rest)| rest.trim_start().starts_with(['T', 't'])))
-        .unwrap_or(false)
+    matches!(state(pid), Some('T' | 't'))
+}
+
+/// The process's state letter in /proc/PID/stat (`R`, `S`, `T`, `Z`...).
+fn state(pid: u32) -> Option<char> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    stat.rsplit_once(')')?.1.trim_start().chars().next()
 }
 
 pub fn signal(pid: u32, group: bool, sig: Signal) -> Result<(), String> {
@@ -153,10 +158,7 @@ pub fn signal(pid: u32, group: bool, sig: Signal) -> Result<(), String> {
 
 /// Whether the process exists and is not a zombie waiting to be reaped.
 pub fn alive(pid: u32) -> bool {
-    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Ok(stat) => stat.rsplit_once(')').map(|(_, rest)| !rest.trim_start().starts_with(['Z', 'X'])).unwrap_or(false),
-        Err(_) => false,
-    }
+    !matches!(state(pid), None | Some('Z' | 'X'))
 }
 
 /// Waits until every thread of `pid` is stopped (state `T`), at most `timeout`.
