@@ -142,7 +142,12 @@ pub fn stopped(pid: u32) -> bool {
 
 /// The process's state letter in /proc/PID/stat (`R`, `S`, `T`, `Z`...).
 fn state(pid: u32) -> Option<char> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    state_in(Path::new(&format!("/proc/{pid}/stat")))
+}
+
+/// The state letter in a process's or a thread's `stat` file.
+fn state_in(stat: &Path) -> Option<char> {
+    let stat = std::fs::read_to_string(stat).ok()?;
     stat.rsplit_once(')')?.1.trim_start().chars().next()
 }
 
@@ -167,11 +172,8 @@ pub async fn wait_stopped(pid: u32, timeout: Duration) -> bool {
     loop {
         let all = std::fs::read_dir(format!("/proc/{pid}/task"))
             .map(|dir| {
-                dir.flatten().all(|t| {
-                    std::fs::read_to_string(t.path().join("stat"))
-                        .map(|s| s.rsplit_once(')').map(|(_, r)| r.trim_start().starts_with(['T', 't'])).unwrap_or(true))
-                        .unwrap_or(true)
-                })
+                // A thread that is gone or unreadable does not hold the wait.
+                dir.flatten().all(|t| state_in(&t.path().join("stat")).is_none_or(|c| matches!(c, 'T' | 't')))
             })
             .unwrap_or(true);
         if all {

@@ -122,6 +122,9 @@ fn wait_for_python(pid: u32, mut child: Option<&mut std::process::Child>, timeou
     let mut start = Instant::now();
     let mut exe = process::exe(pid);
     let mut children_looked = Instant::now();
+    // Ours, or one attached to in its first seconds: it may still be on its way to Python.
+    let spawned = child.is_some();
+    let just_started = || spawned || process::age(pid).is_some_and(|a| a < JUST_STARTED);
     loop {
         if let Some(c) = child.as_deref_mut() {
             if let Ok(Some(st)) = c.try_wait() {
@@ -150,7 +153,7 @@ fn wait_for_python(pid: u32, mut child: Option<&mut std::process::Child>, timeou
                 let loaded = process::maps(pid)?.iter().any(|m| m.path.contains("/libc.so") || m.path.contains("/libc-"));
                 let waited = start.elapsed();
                 let settled = loaded && waited > Duration::from_millis(300) && !is_launcher(&exe);
-                let just_started = child.is_some() || process::age(pid).is_some_and(|a| a < JUST_STARTED);
+                let just_started = just_started();
                 // With subprocesses the session's scans still catch a launcher's exec, so it
                 // need not hold the start (and the live line) for the whole timeout.
                 if subprocesses && (settled || waited > LAUNCHER_WAIT_WITH_CHILDREN || !just_started) {
@@ -162,7 +165,7 @@ fn wait_for_python(pid: u32, mut child: Option<&mut std::process::Child>, timeou
             }
             // A program in its dynamic loader has mapped the interpreter's file but not yet
             // the segment that holds its data (seen 14 ms after spawning 3.15 through ld.so).
-            Err(Error::NotMapped { .. }) if start.elapsed() < timeout && (child.is_some() || process::age(pid).is_some_and(|a| a < JUST_STARTED)) => {}
+            Err(Error::NotMapped { .. }) if start.elapsed() < timeout && just_started() => {}
             Err(e) => return Err(e),
         }
         std::thread::sleep(Duration::from_micros(500));
