@@ -487,6 +487,51 @@ async def test_the_flamegraph_page_is_linked_both_ways(workspace):
 _ALL = {6: "85.0% 85ms", 7: "15.0% 15ms", 12: "20.0% 20ms", 13: "65.0% 65ms", 18: "60.0% 60ms", 22: "15.0% 15ms"}
 
 
+def test_open_flamegraph_sent_with_initialized_waits_for_the_page_server(workspace):
+    # The page server starts on `initialized`; an editor's start-up script (or a quick user) may
+    # ask for the page in the same breath. Seen failing in Neovim with "it is starting". Raw
+    # stdio, so that both messages arrive in one write.
+    import json
+    import subprocess
+
+    def frame(msg):
+        body = json.dumps(msg).encode()
+        return b"Content-Length: %d\r\n\r\n" % len(body) + body
+
+    def read(out):
+        length = None
+        while True:
+            line = out.readline()
+            if line in (b"\r\n", b""):
+                break
+            if line.lower().startswith(b"content-length:"):
+                length = int(line.split(b":")[1])
+        return json.loads(out.read(length))
+
+    def response(out, id):
+        while True:
+            msg = read(out)
+            if msg.get("id") == id and "method" not in msg:
+                return msg
+
+    proc = subprocess.Popen([ember_bin(), "lsp"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, cwd=workspace)
+    try:
+        proc.stdin.write(frame({"jsonrpc": "2.0", "id": 1, "method": "initialize",
+                                "params": {"processId": None, "rootUri": Path(workspace).as_uri(), "capabilities": {}}}))
+        proc.stdin.flush()
+        assert "capabilities" in response(proc.stdout, 1)["result"]
+        proc.stdin.write(frame({"jsonrpc": "2.0", "method": "initialized", "params": {}})
+                         + frame({"jsonrpc": "2.0", "id": 2, "method": "workspace/executeCommand",
+                                  "params": {"command": "ember.openFlamegraph", "arguments": []}}))
+        proc.stdin.flush()
+        r = response(proc.stdout, 2)
+        assert "error" not in r, r
+        assert r["result"]["url"].startswith("http://127.0.0.1:") and "token=" in r["result"]["url"]
+    finally:
+        proc.kill()
+        proc.wait()
+
+
 @pytest.mark.asyncio
 async def test_a_client_without_show_document_gets_the_url_as_a_message(workspace):
     async with session(workspace, caps=t.ClientCapabilities()) as client:

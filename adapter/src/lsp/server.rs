@@ -53,6 +53,9 @@ pub struct Server {
     last_latest: Option<(PathBuf, Option<SystemTime>)>,
     web_port: u16,
     web: Result<WebServer, String>,
+    /// The page's URL once the web server is up (or why it is not): `ember.openFlamegraph`
+    /// sent before then waits for it.
+    web_started: watch::Sender<Option<Result<String, String>>>,
 }
 
 struct Current {
@@ -80,6 +83,9 @@ struct Page(PageEvent);
 struct Configured(Value);
 
 type Reply<T> = BoxFuture<'static, Result<T, ResponseError>>;
+
+/// How long `ember.openFlamegraph` waits for the page server to start.
+const WEB_START_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 
 fn ready<T: Send + 'static>(v: Result<T, ResponseError>) -> Reply<T> {
     Box::pin(std::future::ready(v))
@@ -186,6 +192,7 @@ impl Server {
             last_latest: None,
             web_port,
             web: Err("it is starting".into()),
+            web_started: watch::Sender::new(None),
         }
     }
 
@@ -260,11 +267,13 @@ impl Server {
         }
         self.pull_configuration();
         let (client, shared, port, root) = (self.client.clone(), self.shared.clone(), self.web_port, self.root.clone());
+        let started = self.web_started.clone();
         tokio::spawn(async move {
             match WebServer::start_in(WebOptions { port }, shared, root).await {
                 Ok(mut web) => {
                     // The page's events come here; the server itself goes to the state.
                     let mut events = std::mem::replace(&mut web.events, tokio::sync::mpsc::channel(1).1);
+                    started.send_replace(Some(Ok(web.url.clone())));
                     let _ = client.emit(WebReady(Ok(Box::new(web))));
                     while let Some(ev) = events.recv().await {
                         if client.emit(Page(ev)).is_err() {
@@ -273,6 +282,7 @@ impl Server {
                     }
                 }
                 Err(e) => {
+                    started.send_replace(Some(Err(format!("{e:#}"))));
                     let _ = client.emit(WebReady(Err(format!("{e:#}"))));
                 }
             }
@@ -569,7 +579,7 @@ impl Server {
     fn execute(&mut self, p: ExecuteCommandParams) -> Reply<Option<Value>> {
         let arg = p.arguments.first();
         let result = match p.command.as_str() {
-            "ember.openFlamegraph" => self.open_flamegraph(arg),
+            "ember.openFlamegraph" => return self.open_flamegraph(arg),
             "ember.loadProfile" => self.load_profile_command(arg),
             "ember.clearFocus" => {
                 self.set_focus(None);
@@ -591,27 +601,36 @@ impl Server {
         ready(result.map(Some))
     }
 
-    fn open_flamegraph(&mut self, arg: Option<&Value>) -> Result<Value, ResponseError> {
-        let web = self.web.as_ref().map_err(|e| {
-            failure(ErrorCode::REQUEST_FAILED, format!("the flamegraph server is not available: {e}"))
-        })?;
-        let field = |k: &str| arg.and_then(|a| a.get(k)).and_then(|v| v.as_str());
-        let url = match (field("file"), field("name")) {
-            (Some(file), Some(name)) => web.url_for_function(file, name, false),
-            _ => web.url.clone(),
-        };
-        let uri = Url::parse(&url).map_err(|e| failure(ErrorCode::INTERNAL_ERROR, format!("bad flamegraph URL {url}: {e}")))?;
-        if !self.caps.show_document {
-            // The client cannot open URLs: show it where the user can copy it.
-            self.message(MessageType::INFO, format!("ember: the flamegraph is at {url}"));
-            return Ok(json!({ "url": url }));
-        }
-        let client = self.client.clone();
-        tokio::spawn(async move {
-            let params = ShowDocumentParams { uri, external: Some(true), take_focus: Some(true), selection: None };
-            let _ = client.request::<r::ShowDocument>(params).await;
-        });
-        Ok(json!({ "url": url }))
+    /// The page server starts once the client is initialized; a command sent right then (an
+    /// editor's start-up script, a quick user) waits for it rather than failing.
+    fn open_flamegraph(&mut self, arg: Option<&Value>) -> Reply<Option<Value>> {
+        let field = |k: &str| arg.and_then(|a| a.get(k)).and_then(|v| v.as_str()).map(str::to_string);
+        let function = field("file").zip(field("name"));
+        let mut started = self.web_started.subscribe();
+        let (client, show_document) = (self.client.clone(), self.caps.show_document);
+        Box::pin(async move {
+            let page = match tokio::time::timeout(WEB_START_WAIT, started.wait_for(Option::is_some)).await {
+                Ok(Ok(v)) => v.clone().expect("waited for Some"),
+                _ => Err(format!("it did not start within {} s", WEB_START_WAIT.as_secs())),
+            };
+            let page = page.map_err(|e| failure(ErrorCode::REQUEST_FAILED, format!("the flamegraph server is not available: {e}")))?;
+            let url = match function {
+                Some((file, name)) => crate::web::function_url(&page, &file, &name, false),
+                None => page,
+            };
+            let uri = Url::parse(&url).map_err(|e| failure(ErrorCode::INTERNAL_ERROR, format!("bad flamegraph URL {url}: {e}")))?;
+            if show_document {
+                let params = ShowDocumentParams { uri, external: Some(true), take_focus: Some(true), selection: None };
+                tokio::spawn(async move {
+                    let _ = client.request::<r::ShowDocument>(params).await;
+                });
+            } else {
+                // The client cannot open URLs: show it where the user can copy it.
+                let message = format!("ember: the flamegraph is at {url}");
+                let _ = client.notify::<n::ShowMessage>(ShowMessageParams { typ: MessageType::INFO, message });
+            }
+            Ok(Some(json!({ "url": url })))
+        })
     }
 
     fn load_profile_command(&mut self, arg: Option<&Value>) -> Result<Value, ResponseError> {

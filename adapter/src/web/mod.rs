@@ -137,11 +137,7 @@ impl WebServer {
     /// The page's URL opened on one function ("function as root", or its sandwich of callers
     /// and callees): what an editor's code lens opens. `file` may be absolute or relative.
     pub fn url_for_function(&self, file: &str, name: &str, sandwich: bool) -> String {
-        let mut url = format!("{}&file={}&function={}", self.url, query_escape(file), query_escape(name));
-        if sandwich {
-            url.push_str("&view=sandwich");
-        }
-        url
+        function_url(&self.url, file, name, sandwich)
     }
 
     /// The page's URL showing the first served profile (NEW) against served profile `base`
@@ -154,6 +150,15 @@ impl WebServer {
     pub fn stop(&self) {
         self.shutdown.notify_one();
     }
+}
+
+/// [`WebServer::url_for_function`] from the page's URL alone (a server not at hand yet).
+pub fn function_url(page: &str, file: &str, name: &str, sandwich: bool) -> String {
+    let mut url = format!("{page}&file={}&function={}", query_escape(file), query_escape(name));
+    if sandwich {
+        url.push_str("&view=sandwich");
+    }
+    url
 }
 
 /// Percent-encodes a query value (everything but unreserved characters).
