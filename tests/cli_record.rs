@@ -149,9 +149,11 @@ fn ctrl_c_stops_and_still_writes() {
 }
 
 /// Killed without a chance to stop it (SIGKILL, or a closed pipe), Ember still takes down the
-/// program it started: one ran on for hours after `ember record ... | head`.
+/// program it started (one ran on for hours after `ember record ... | head`), and what it had
+/// recorded is not lost: its journal is readable as it is and becomes a profile the next time
+/// Ember records in that folder.
 #[test]
-fn a_started_program_ends_when_ember_is_killed() {
+fn killing_ember_ends_its_program_and_keeps_its_recording() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("p.ember");
     let mut child = Command::new(EMBER)
@@ -159,7 +161,7 @@ fn a_started_program_ends_when_ember_is_killed() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(1500));
+    std::thread::sleep(Duration::from_millis(2500));
     let children = std::fs::read_to_string(format!("/proc/{0}/task/{0}/children", child.id())).unwrap();
     let program: i32 = children
         .split_whitespace()
@@ -179,6 +181,25 @@ fn a_started_program_ends_when_ember_is_killed() {
         let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(program), nix::sys::signal::Signal::SIGKILL);
     }
     assert!(!still, "the program Ember started (PID {program}) outlived Ember");
+
+    // ~2 s of samples at 1 kHz, less the last second at most.
+    let journal = dir.path().join("p.ember.partial");
+    assert!(!out.exists() && journal.exists(), "{:?}", std::fs::read_dir(dir.path()).unwrap().collect::<Vec<_>>());
+    let kept = load(&journal);
+    assert!(kept.samples.len() > 500, "{} samples in the journal", kept.samples.len());
+    assert!(kept.functions.iter().any(|f| kept.str(f.name) == "leaf_a"));
+
+    // The next recording there saves it, beside (not onto) its own output.
+    let o = ember(&["record", "-o", out.to_str().unwrap(), "--", &python("3.12"), &workload("adversarial.py"), "0.5"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let recovered = dir.path().join("p-recovered.ember");
+    let err = stderr(&o);
+    assert!(err.contains("interrupted") && err.contains(&format!("its {} samples", kept.samples.len())) && err.contains(recovered.to_str().unwrap()), "{err}");
+    assert_eq!(load(&recovered).samples, kept.samples);
+    assert!(!journal.exists(), "the journal is removed once saved");
+    let second = load(&out);
+    assert!(second.samples.len() > 100 && second.samples.len() < kept.samples.len(), "{} samples", second.samples.len());
+    assert!(!dir.path().join("p.ember.partial").exists(), "a finished recording leaves no journal");
 }
 
 #[test]

@@ -397,7 +397,7 @@ fn a_launched_program_ends_even_when_the_adapter_is_sigkilled() {
     let (mut dap, pid) = launch_long(&ws);
     // Later requests run on other tokio workers; the program must not depend on which one.
     dap.ok("threads", json!({}));
-    std::thread::sleep(Duration::from_millis(500));
+    std::thread::sleep(Duration::from_millis(1800));
     unsafe { libc::kill(dap.pid() as i32, libc::SIGKILL) };
     dap.wait_exit(Duration::from_secs(5)).expect("a SIGKILLed adapter is gone");
     let gone = wait_gone(pid, Duration::from_secs(5));
@@ -405,6 +405,27 @@ fn a_launched_program_ends_even_when_the_adapter_is_sigkilled() {
         unsafe { libc::kill(pid as i32, libc::SIGKILL) };
     }
     assert!(gone, "the program a killed adapter launched (PID {pid}) runs on");
+
+    // Its recording is in its journal, and the next session in that folder saves it.
+    let journals: Vec<PathBuf> = std::fs::read_dir(ws.out()).unwrap().map(|e| e.unwrap().path()).filter(|p| p.to_string_lossy().ends_with(".partial")).collect();
+    assert_eq!(journals.len(), 1, "{journals:?}");
+    let kept = file::load(&journals[0]).unwrap().samples.len();
+    assert!(kept > 100, "{kept} samples in the journal at 200 Hz");
+    let mut dap = Dap::stdio(&[]);
+    dap.initialize(json!({}));
+    dap.ok("launch", ws.launch_args(0.5, 0));
+    let said = dap.wait_event_where("output", TIMEOUT, |e| e["body"]["output"].as_str().is_some_and(|t| t.contains("interrupted")));
+    let text = said["body"]["output"].as_str().unwrap();
+    let recovered = journals[0].with_extension("");
+    assert!(text.contains(&format!("its {kept} samples")) && text.contains(recovered.to_str().unwrap()), "{text}");
+    assert_eq!(file::load(&recovered).unwrap().samples.len(), kept);
+    assert!(!journals[0].exists());
+    dap.wait_event("terminated", TIMEOUT);
+    let (latest, _) = saved_profile(&dap);
+    assert_eq!(store::latest_in_dir(&ws.out()).unwrap(), Some(latest.clone()), "the newer recording stays the latest");
+    assert_ne!(latest, recovered);
+    let left: Vec<PathBuf> = std::fs::read_dir(ws.out()).unwrap().map(|e| e.unwrap().path()).filter(|p| p.to_string_lossy().ends_with(".partial")).collect();
+    assert!(left.is_empty(), "{left:?}");
 }
 
 #[test]

@@ -21,6 +21,8 @@ pub struct Debuggee {
     pub launched: bool,
     pub label: String,
     pub recording: Option<Recording>,
+    /// The finished recording's journal, until the profile is saved (profile/journal.rs).
+    pub journal: Option<crate::profile::journal::Journal>,
     pub shared: SharedProfile,
     pub output_dir: PathBuf,
     /// The saved file is `<output_dir>/<UTC timestamp>-<stem>.ember` (the store sanitizes it).
@@ -59,7 +61,9 @@ impl Debuggee {
         }
         if let Some(rec) = self.recording.take() {
             rec.stop();
-            let _ = tokio::task::spawn_blocking(move || rec.wait()).await;
+            if let Ok((_, journal)) = tokio::task::spawn_blocking(move || rec.wait()).await {
+                self.journal = journal;
+            }
         }
         let profile: Profile = self.shared.profile.read().unwrap_or_else(|e| e.into_inner()).clone();
         let (dir, stem) = (self.output_dir.clone(), self.stem.clone());
@@ -76,7 +80,20 @@ impl Debuggee {
             }
         })
         .await
-        .map_err(|e| e.to_string())??;
+        .map_err(|e| e.to_string())?;
+        let saved = match (saved, self.journal.take()) {
+            (Ok(saved), journal) => {
+                if let Some(j) = journal { j.discard() }
+                saved
+            }
+            // Kept: Ember recovers it into a profile the next time it records in that folder.
+            (Err(e), Some(j)) => {
+                let e = format!("{e}; the recording is kept in {}", j.path().display());
+                self.journal = Some(j);
+                return Err(e);
+            }
+            (Err(e), None) => return Err(e),
+        };
         self.saved = Some(saved.path.clone());
         Ok(saved)
     }

@@ -1,6 +1,7 @@
 //! A recording in progress: a sampler session feeding a shared profile, with progress that
 //! views (CLI status line, DAP progress events, the web page's live updates) can watch.
 
+use crate::profile::journal::Journal;
 use crate::profile::{Meta, Profile, Recorder};
 use ember_sampler::{Config, Event, Session, Target};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -64,14 +65,25 @@ pub struct Recording {
     pub shared: SharedProfile,
     pub pid: u32,
     stop: Arc<AtomicBool>,
-    thread: Option<std::thread::JoinHandle<()>>,
+    /// Gives back the journal once everything recorded is in it.
+    thread: Option<std::thread::JoinHandle<Option<Journal>>>,
 }
 
 const PUBLISH_EVERY: Duration = Duration::from_millis(200);
+/// How often what is new goes to the journal: at most this much is lost if Ember is killed.
+const JOURNAL_EVERY: Duration = Duration::from_secs(1);
 
 impl Recording {
-    pub fn start(target: Target, config: Config, meta: Meta) -> Result<Recording, ember_sampler::Error> {
-        let session = Session::start(target, config)?;
+    /// `journal`, when given, gets what is recorded as it comes (profile/journal.rs).
+    pub fn start(target: Target, config: Config, meta: Meta, journal: Option<Journal>) -> Result<Recording, ember_sampler::Error> {
+        let session = match Session::start(target, config) {
+            Ok(s) => s,
+            Err(e) => {
+                // Nothing was recorded: no journal is left to recover.
+                if let Some(j) = journal { j.discard() }
+                return Err(e);
+            }
+        };
         let pid = session.pid;
         let (tx, rx) = watch::channel(Progress::default());
         let profile = Arc::new(RwLock::new(Profile::new(meta)));
@@ -80,7 +92,7 @@ impl Recording {
             let profile = profile.clone();
             std::thread::Builder::new()
                 .name("ember-recorder".into())
-                .spawn(move || consume(session, profile, tx))
+                .spawn(move || consume(session, profile, tx, journal))
                 .expect("spawn recorder thread")
         };
         Ok(Recording {
@@ -101,12 +113,11 @@ impl Recording {
         self.stop.clone()
     }
 
-    /// Waits until the sampler has finished (target exited, duration over, or stopped).
-    pub fn wait(mut self) -> SharedProfile {
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-        self.shared.clone()
+    /// Waits until the sampler has finished (target exited, duration over, or stopped). The
+    /// journal holds the whole recording: discard it once the profile is saved.
+    pub fn wait(mut self) -> (SharedProfile, Option<Journal>) {
+        let journal = self.thread.take().and_then(|t| t.join().ok().flatten());
+        (self.shared.clone(), journal)
     }
 
     pub fn is_finished(&self) -> bool {
@@ -123,7 +134,7 @@ impl Drop for Recording {
     }
 }
 
-fn consume(session: Session, profile: Arc<RwLock<Profile>>, tx: watch::Sender<Progress>) {
+fn consume(session: Session, profile: Arc<RwLock<Profile>>, tx: watch::Sender<Progress>, mut journal: Option<Journal>) -> Option<Journal> {
     let mut recorder = Recorder::new();
     let started = Instant::now();
     let mut last_publish = Instant::now();
@@ -168,6 +179,7 @@ fn consume(session: Session, profile: Arc<RwLock<Profile>>, tx: watch::Sender<Pr
         *last_samples = samples;
         *last_publish = Instant::now();
     };
+    let mut last_journal = Instant::now();
     loop {
         match session.events.recv_timeout(PUBLISH_EVERY) {
             Ok(ev) => pending.push(ev),
@@ -177,6 +189,26 @@ fn consume(session: Session, profile: Arc<RwLock<Profile>>, tx: watch::Sender<Pr
         if last_publish.elapsed() >= PUBLISH_EVERY {
             publish(&profile, &mut pending, &mut recorder, false, &mut last_samples, &mut last_publish);
         }
+        if last_journal.elapsed() >= JOURNAL_EVERY {
+            append(&mut journal, &profile, false, &tx);
+            last_journal = Instant::now();
+        }
     }
     publish(&profile, &mut pending, &mut recorder, true, &mut last_samples, &mut last_publish);
+    // Whoever saves the profile gets the journal from `Recording::wait`, after this.
+    append(&mut journal, &profile, true, &tx);
+    journal
+}
+
+/// Appends to the journal; on failure (disk full) drops it and says so: the recording goes on
+/// in memory and is saved at the end as usual.
+fn append(journal: &mut Option<Journal>, profile: &RwLock<Profile>, last: bool, tx: &watch::Sender<Progress>) {
+    let Some(j) = journal else { return };
+    let result = j.append(&profile.read().unwrap(), last);
+    if let Err(e) = result {
+        let j = journal.take().expect("checked above");
+        let msg = format!("cannot write the journal {} ({e}); the recording goes on, kept in memory only until it is saved", j.path().display());
+        j.discard();
+        tx.send_modify(|pr| pr.warnings.push(msg));
+    }
 }

@@ -7,6 +7,7 @@
 use crate::debuggee::{why_empty, Empty};
 use crate::live::{Progress, Recording};
 use crate::profile::formats::{self, Format};
+use crate::profile::journal::{self, Journal};
 use crate::profile::{Meta, Profile};
 use anyhow::Context;
 use ember_sampler::{Config, Rate, Target};
@@ -94,6 +95,8 @@ fn install_signal_handlers() {
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let format = args.format.or_else(|| args.output.as_deref().and_then(Format::from_path)).unwrap_or(Format::Ember);
     let output = args.output.clone().unwrap_or_else(|| default_output(format));
+    recover_beside(&output);
+    let journal = start_journal(&output)?;
 
     let mut spawned = None;
     // Held to the end: dropping it ends the program if it still runs.
@@ -105,8 +108,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         None => {
             let mut cmd = std::process::Command::new(&args.command[0]);
             ember_sampler::default_signals(cmd.args(&args.command[1..]));
-            let (child, dog) = crate::watchdog::spawn_watched(&mut cmd)
-                .with_context(|| format!("could not start `{}` (is it installed and on PATH?)", args.command[0]))?;
+            let (child, dog) = match crate::watchdog::spawn_watched(&mut cmd) {
+                Ok(started) => started,
+                Err(e) => {
+                    if let Some(j) = journal { j.discard() }
+                    return Err(e).with_context(|| format!("could not start `{}` (is it installed and on PATH?)", args.command[0]));
+                }
+            };
             spawned = Some(child.id());
             _watchdog = dog;
             (Target::Child(child), args.command.clone())
@@ -130,7 +138,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         ..Meta::default()
     };
     install_signal_handlers();
-    let recording = Recording::start(target, config, meta).map_err(|e| match spawned {
+    let recording = Recording::start(target, config, meta, journal).map_err(|e| match spawned {
         // The sampler stops a program it was given to start but cannot profile.
         Some(p) if !matches!(e, ember_sampler::Error::ExitedEarly { .. }) => anyhow::anyhow!("{e} (the program, PID {p}, was stopped)"),
         _ => e.into(),
@@ -179,17 +187,27 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if live {
         eprint!("\r\x1b[K");
     }
-    let shared = recording.wait();
+    let (shared, journal) = recording.wait();
     let progress = shared.updates.borrow().clone();
     let profile = shared.profile.read().unwrap();
     if profile.processes.is_empty() {
         // Only with --subprocesses under a program that is not Python: nothing ran to record.
+        if let Some(j) = journal { j.discard() }
         anyhow::bail!(
             "PID {pid} ({}) is not Python, and no Python process ran under it while it was recorded; nothing was written",
             profile.meta.command_line.join(" ")
         );
     }
-    write_output(&output, format, &profile)?;
+    match (write_output(&output, format, &profile), journal) {
+        (Ok(()), Some(j)) => j.discard(),
+        (Ok(()), None) => {}
+        (Err(e), Some(j)) => {
+            let kept = j.path().display().to_string();
+            drop(j);
+            return Err(e.context(format!("the recording is kept in {kept}: `ember convert {kept} -o FILE` writes it elsewhere")));
+        }
+        (Err(e), None) => return Err(e),
+    }
     // The sampler ends on its own only when the duration is over or the target is gone.
     let duration_reached = args.duration.is_some() && std::path::Path::new(&format!("/proc/{pid}")).exists();
     eprintln!("{}", summary(pid, &profile, &progress, &output, interrupted, duration_reached));
@@ -218,6 +236,40 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         drop(rt);
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Profiles of recordings a killed Ember left as journals beside `output` are saved (never
+/// onto `output` itself, which this run will write).
+fn recover_beside(output: &Path) {
+    let dir = output.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    for r in journal::recover(dir, &[output.to_path_buf()]) {
+        match r {
+            Ok(journal::Recovered { saved: Some(path), samples, torn_tail, .. }) => eprintln!(
+                "ember: an earlier recording was interrupted (Ember was killed); its {samples} samples{} are saved in {}",
+                if torn_tail { " (all but the last second)" } else { "" },
+                path.display()
+            ),
+            Ok(_) => {}
+            Err(e) => eprintln!("ember: warning: {e}"),
+        }
+    }
+}
+
+/// The journal that keeps the recording if Ember is killed. A folder that cannot be written
+/// is an error now rather than after the recording.
+fn start_journal(output: &Path) -> anyhow::Result<Option<Journal>> {
+    use std::io::ErrorKind::*;
+    match Journal::create(output) {
+        Ok(j) => Ok(Some(j)),
+        Err(e) if matches!(e.kind(), NotFound | PermissionDenied | ReadOnlyFilesystem) => {
+            let dir = output.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+            anyhow::bail!("cannot write the profile to {} ({e} in {}): choose another -o", output.display(), dir.display())
+        }
+        Err(e) => {
+            eprintln!("ember: warning: no journal beside {} ({e}): if Ember is killed, this recording is lost", output.display());
+            Ok(None)
+        }
+    }
 }
 
 fn default_output(format: Format) -> PathBuf {

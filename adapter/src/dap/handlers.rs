@@ -7,12 +7,15 @@ use super::launch_args::{self, Console, Plan};
 use super::protocol::{ErrorMessage, Request};
 use super::session::Client;
 use crate::live::Recording;
+use crate::profile::journal::{Journal, Recovered};
+use crate::profile::store;
 use crate::watchdog;
 use crate::web::{WebOptions, WebServer};
 use ember_sampler::Target;
 use nix::sys::signal::Signal;
 use serde_json::{json, Value};
 use std::os::unix::process::CommandExt;
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, watch};
@@ -198,7 +201,8 @@ impl Adapter {
         }
         if terminal && self.caps.run_in_terminal {
             let (pid, status_file) = self.run_in_terminal(&lp).await?;
-            let rec = start_recording(Target::Pid(pid), config, meta).await.map_err(ErrorMessage::from)?;
+            let journal = self.journal(&lp.plan.output_dir, &label);
+            let rec = start_recording(Target::Pid(pid), config, meta, journal).await.map_err(ErrorMessage::from)?;
             self.started(rec, true, label, lp.plan, Vec::new()).await;
             if let Some(d) = &mut self.debuggee {
                 d.status_file = Some(status_file);
@@ -238,7 +242,8 @@ impl Adapter {
         if let Some(err) = child.stderr.take() {
             forwarders.push(debuggee::forward(err, output("stderr")));
         }
-        match start_recording(Target::Child(child), config, meta).await {
+        let journal = self.journal(&lp.plan.output_dir, &label);
+        match start_recording(Target::Child(child), config, meta, journal).await {
             Ok(rec) => {
                 self.started(rec, true, label, lp.plan, forwarders).await;
                 if let Some(d) = &mut self.debuggee {
@@ -333,7 +338,8 @@ impl Adapter {
         let plan = a.sampling.plan(&launch_args::workspace(a.cwd.as_deref())?)?;
         let label = process_label(pid);
         let meta = debuggee::meta(cmdline(pid), &plan.config);
-        let rec = start_recording(Target::Pid(pid), plan.config.clone(), meta).await.map_err(ErrorMessage::from)?;
+        let journal = self.journal(&plan.output_dir, &label);
+        let rec = start_recording(Target::Pid(pid), plan.config.clone(), meta, journal).await.map_err(ErrorMessage::from)?;
         self.started(rec, false, label, plan, Vec::new()).await;
         Ok(Value::Null)
     }
@@ -395,6 +401,7 @@ impl Adapter {
             pid,
             launched,
             stem: label.clone(),
+            journal: None,
             label,
             recording: Some(rec),
             shared,
@@ -646,6 +653,34 @@ impl Adapter {
         }
     }
 
+    /// Saves what killed Embers left in `dir` (telling the user), then starts this recording's
+    /// journal there, else in `$TMPDIR/ember` as the profile would be. Without one a killed Ember
+    /// loses the recording, which the user is told.
+    fn journal(&mut self, dir: &Path, label: &str) -> Option<Journal> {
+        for r in store::recover(dir) {
+            match r {
+                Ok(Recovered { saved: Some(path), samples, .. }) => self.output(
+                    "console",
+                    &format!("Ember found an earlier recording that was interrupted (Ember was killed) and saved its {samples} samples to {}\n", path.display()),
+                ),
+                Ok(_) => {}
+                Err(e) => self.output("stderr", &format!("Ember: {e}\n")),
+            }
+        }
+        let first = match store::start_journal(dir, label) {
+            Ok(j) => return Some(j),
+            Err(e) => format!("{e:#}"),
+        };
+        match store::start_journal(&std::env::temp_dir().join("ember"), label) {
+            Ok(j) => Some(j),
+            Err(e) => {
+                self.client.log.error(&format!("journal: {first}; {e:#}"));
+                self.output("stderr", &format!("Ember cannot keep a journal of this recording ({first}): if Ember is killed, the recording is lost\n"));
+                None
+            }
+        }
+    }
+
     fn warn_unknown(&mut self, args: &Value, known: &[&str], request: &str) {
         let unknown = launch_args::unknown_fields(args, known);
         if !unknown.is_empty() {
@@ -674,8 +709,8 @@ impl Adapter {
 }
 
 /// Starts a recording off the async threads: it waits for the interpreter to come up.
-async fn start_recording(target: Target, config: ember_sampler::Config, meta: crate::profile::Meta) -> Result<Recording, ember_sampler::Error> {
-    tokio::task::spawn_blocking(move || Recording::start(target, config, meta))
+async fn start_recording(target: Target, config: ember_sampler::Config, meta: crate::profile::Meta, journal: Option<Journal>) -> Result<Recording, ember_sampler::Error> {
+    tokio::task::spawn_blocking(move || Recording::start(target, config, meta, journal))
         .await
         .map_err(|e| ember_sampler::Error::Other(format!("the sampler crashed while starting: {e}")))?
 }

@@ -17,7 +17,7 @@ use serde::ser::{SerializeMap, SerializeSeq};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
 use std::fs::File;
-use std::io::{BufReader, BufWriter, Read, Write};
+use std::io::{BufRead, BufReader, BufWriter, Read, Write};
 use std::path::Path;
 
 /// Value of the `format` field: what tells an Ember profile from any other JSON.
@@ -98,6 +98,10 @@ pub fn load_from<R: Read>(r: R) -> Result<Profile, String> {
         return Err("the file is truncated (it ends after one byte); it was not completely written".into());
     }
     let result = if head == [0x1f, 0x8b] {
+        if super::journal::sniff(r.fill_buf().map_err(|e| format!("read failed: {e}"))?) {
+            // A recording's journal (a killed Ember's, or one still being written).
+            return super::journal::read_from(r).map(|j| j.profile);
+        }
         parse(BufReader::with_capacity(1 << 16, GzDecoder::new(r)))
     } else if first_non_space(&mut r)? == Some(b'{') {
         parse(r)
@@ -115,6 +119,9 @@ pub fn load_from<R: Read>(r: R) -> Result<Profile, String> {
 /// True when `bytes` (the start of a file) look like an Ember profile.
 pub fn sniff(bytes: &[u8]) -> bool {
     if bytes.starts_with(&[0x1f, 0x8b]) {
+        if super::journal::sniff(bytes) {
+            return true;
+        }
         let mut head = Vec::new();
         let _ = GzDecoder::new(bytes).take(256).read_to_end(&mut head);
         return contains(&head, FORMAT_NAME.as_bytes());
@@ -172,7 +179,7 @@ fn explain(e: serde_json::Error) -> String {
 }
 
 /// Cross-checks every reference so that no later view can index out of bounds.
-fn check(p: &Profile) -> Result<(), String> {
+pub(super) fn check(p: &Profile) -> Result<(), String> {
     if p.threads.len() > ThreadIdx::MAX as usize + 1 {
         return Err(format!("the file is corrupt: {} threads, more than {} a profile can hold", p.threads.len(), ThreadIdx::MAX as usize + 1));
     }
@@ -254,7 +261,7 @@ impl Serialize for FileRef<'_> {
 }
 
 /// A column computed from a slice, serialized without building a Vec.
-struct Col<'a, T, F: Fn(usize, &T) -> i64>(&'a [T], F);
+pub(super) struct Col<'a, T, F: Fn(usize, &T) -> i64>(pub(super) &'a [T], pub(super) F);
 
 impl<T, F: Fn(usize, &T) -> i64> Serialize for Col<'_, T, F> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
@@ -266,7 +273,7 @@ impl<T, F: Fn(usize, &T) -> i64> Serialize for Col<'_, T, F> {
     }
 }
 
-struct Functions<'a>(&'a [Function]);
+pub(super) struct Functions<'a>(pub(super) &'a [Function]);
 impl Serialize for Functions<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut m = s.serialize_map(Some(3))?;
@@ -277,7 +284,7 @@ impl Serialize for Functions<'_> {
     }
 }
 
-struct Frames<'a>(&'a [Frame]);
+pub(super) struct Frames<'a>(pub(super) &'a [Frame]);
 impl Serialize for Frames<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut m = s.serialize_map(Some(2))?;
@@ -350,16 +357,16 @@ impl<'de> DeserializeSeed<'de> for FileVisitor {
 }
 
 #[derive(Deserialize)]
-struct FunctionsIn {
-    file: Vec<StrId>,
-    name: Vec<StrId>,
-    first_line: Vec<u32>,
+pub(super) struct FunctionsIn {
+    pub(super) file: Vec<StrId>,
+    pub(super) name: Vec<StrId>,
+    pub(super) first_line: Vec<u32>,
 }
 
 #[derive(Deserialize)]
-struct FramesIn {
-    func: Vec<FuncId>,
-    line: Vec<u32>,
+pub(super) struct FramesIn {
+    pub(super) func: Vec<FuncId>,
+    pub(super) line: Vec<u32>,
 }
 
 #[derive(Deserialize)]

@@ -6,6 +6,7 @@ pub mod filter;
 pub mod focus;
 pub mod formats;
 pub mod inverted;
+pub mod journal;
 pub mod model;
 pub mod query;
 pub mod recorder;

@@ -3,6 +3,7 @@
 //! LSP server can watch a single path. The folder ignores itself in git (`.gitignore` with `*`).
 
 use super::file;
+use super::journal::{self, Journal, Recovered};
 use super::model::Profile;
 use anyhow::{bail, Context};
 use std::io::Write;
@@ -15,11 +16,7 @@ pub const LATEST: &str = "latest";
 /// Saves `p` as `<dir>/<UTC timestamp>-<stem>.ember`, then points `<dir>/latest` at it.
 /// Creates the folder and its `.gitignore` when missing. Returns the profile's path.
 pub fn save_in_dir(dir: &Path, stem: &str, p: &Profile) -> anyhow::Result<PathBuf> {
-    std::fs::create_dir_all(dir).with_context(|| format!("cannot create the profile folder {}", dir.display()))?;
-    let gitignore = dir.join(".gitignore");
-    if !gitignore.exists() {
-        std::fs::write(&gitignore, "*\n").with_context(|| format!("cannot write {}", gitignore.display()))?;
-    }
+    prepare(dir)?;
     let base = format!("{}-{}", utc_stamp(SystemTime::now()), sanitize(stem));
     // Two recordings in the same second (even from two processes) get distinct names rather
     // than overwriting: the rename refuses to replace an existing file.
@@ -35,6 +32,38 @@ pub fn save_in_dir(dir: &Path, stem: &str, p: &Profile) -> anyhow::Result<PathBu
         }
     }
     bail!("cannot find a free file name for {base}.{} in {}", file::EXTENSION, dir.display())
+}
+
+/// Creates the folder and its `.gitignore` when missing.
+fn prepare(dir: &Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create the profile folder {}", dir.display()))?;
+    let gitignore = dir.join(".gitignore");
+    if !gitignore.exists() {
+        std::fs::write(&gitignore, "*\n").with_context(|| format!("cannot write {}", gitignore.display()))?;
+    }
+    Ok(())
+}
+
+/// The journal of a recording that will be saved in `dir` (journal.rs): named as the profile
+/// would be if it were saved now.
+pub fn start_journal(dir: &Path, stem: &str) -> anyhow::Result<Journal> {
+    prepare(dir)?;
+    let name = format!("{}-{}.{}", utc_stamp(SystemTime::now()), sanitize(stem), file::EXTENSION);
+    Journal::create(&dir.join(name)).with_context(|| format!("cannot start a journal in {}", dir.display()))
+}
+
+/// Saves the recordings that killed Embers left as journals in `dir` as profiles there, and
+/// points `latest` at the newest when it is newer than the one `latest` names.
+pub fn recover(dir: &Path) -> Vec<Result<Recovered, String>> {
+    let found = journal::recover(dir, &[]);
+    let newest = found.iter().filter_map(|r| r.as_ref().ok()?.saved.as_ref()?.file_name()?.to_str().map(str::to_string)).max();
+    if let Some(name) = newest {
+        let current = latest_in_dir(dir).ok().flatten().and_then(|p| p.file_name()?.to_str().map(str::to_string));
+        if current.is_none_or(|c| name > c) {
+            let _ = write_latest(dir, &name);
+        }
+    }
+    found
 }
 
 /// The newest profile in `dir`: the one `latest` names, or else the newest `*.ember` by name.
