@@ -35,9 +35,11 @@ class Interner:
         return self.index[value]
 
 
-def write_profile(path, stacks, *, start_unix_ms=None, interval_ns=1_000_000, compress=True):
+def write_profile(path, stacks, *, start_unix_ms=None, interval_ns=1_000_000, compress=True, journal=None):
     """Writes a profile. `stacks` is a list of (frames, count) where frames are root first,
-    each (file, function, first_line, line)."""
+    each (file, function, first_line, line). With `journal` (a list of sample counts), writes
+    instead the journal a killed Ember leaves (docs/profile-format.md, "Journals"): one append
+    per count, then a torn one."""
     strings, funcs, frames, nodes = Interner(), Interner(), Interner(), Interner()
 
     def s(x):
@@ -98,6 +100,8 @@ def write_profile(path, stacks, *, start_unix_ms=None, interval_ns=1_000_000, co
             "flags": [0] * n,
         },
     }
+    if journal is not None:
+        return _write_journal(path, doc, journal)
     data = json.dumps(doc, separators=(",", ":")).encode()
     if compress:
         data = gzip.compress(data, 1)
@@ -105,6 +109,42 @@ def write_profile(path, stacks, *, start_unix_ms=None, interval_ns=1_000_000, co
     tmp = path.with_name("." + path.name + ".tmp")
     tmp.write_bytes(data)
     os.replace(tmp, path)
+    return path
+
+
+def _write_journal(path, doc, counts):
+    """The journal of `doc`'s recording, cut into appends of `counts` samples each."""
+    path = Path(path)
+    out = gzip.compress(json.dumps({"format": "ember-journal", "version": 1, "output": path.name.removesuffix(".partial")}).encode() + b"\n")
+    smp, tables = doc["samples"], {"strings": 0, "functions": 0, "frames": 0, "stacks": 0}
+    # Tables are interned in first-seen order, so the samples up to k need a prefix of each.
+    nodes_p, nodes_f = doc["stacks"]["parent_delta"], doc["stacks"]["frame"]
+    done, last_time = 0, 0
+    for k in [sum(counts[: i + 1]) for i in range(len(counts))]:
+        n_stacks = max(smp["stack"][:k]) + 1
+        n_frames = max(nodes_f[:n_stacks]) + 1
+        n_funcs = max(doc["frames"]["func"][:n_frames]) + 1
+        f = doc["functions"]
+        n_strings = max(max(f["file"][:n_funcs]), max(f["name"][:n_funcs])) + 1
+        a = tables
+        times = [(i + 1) * smp["time_step_ns"] for i in range(done, k)]
+        chunk = {
+            "meta": doc["meta"], "threads": doc["threads"], "processes": doc["processes"],
+            "strings": doc["strings"][a["strings"]:n_strings],
+            "functions": {c: f[c][a["functions"]:n_funcs] for c in ("file", "name", "first_line")},
+            "frames": {c: doc["frames"][c][a["frames"]:n_frames] for c in ("func", "line")},
+            "stacks": {"parent_delta": nodes_p[a["stacks"]:n_stacks], "frame": nodes_f[a["stacks"]:n_stacks]},
+            "samples": {
+                "time_delta_ns": [t - (times[i - 1] if i else last_time) for i, t in enumerate(times)],
+                "thread": smp["thread"][done:k], "stack": smp["stack"][done:k], "flags": smp["flags"][done:k],
+            },
+        }
+        out += gzip.compress(json.dumps(chunk).encode() + b"\n")
+        tables = {"strings": n_strings, "functions": n_funcs, "frames": n_frames, "stacks": n_stacks}
+        done, last_time = k, times[-1] if times else last_time
+    # The append a killed writer was in the middle of.
+    out += gzip.compress(json.dumps({"meta": doc["meta"]}).encode() + b"\n")[:-9]
+    path.write_bytes(out)
     return path
 
 

@@ -115,6 +115,25 @@ async def test_hints_from_the_latest_profile_without_refresh(workspace):
 
 
 @pytest.mark.asyncio
+async def test_a_recording_left_by_a_killed_ember_is_saved_and_shown(workspace):
+    # An editor killed its debug adapter mid-recording: the journal it left in .ember/ (written
+    # here from the documented format, in three appends and a torn fourth) becomes the newest
+    # profile when the server starts, and its timings show.
+    app = str(workspace / "app.py")
+    d = workspace / ".ember"
+    # It ended after the profile `latest` names was saved (a minute ago).
+    os.utime(d / "run-1.ember", (time.time() - 60, time.time() - 60))
+    journal = write_profile(d / "20260101T000000Z-app.py.ember.partial", app_stacks(app), journal=[30, 50, 20])
+    async with session(workspace) as client:
+        uri = open_doc(client, workspace / "app.py")
+        said = await eventually(lambda: _true([m.message for m in client.messages if "interrupted" in m.message]))
+        assert said and "its 100 samples" in said[0] and "20260101T000000Z-app.py.ember" in said[0], said
+        assert not journal.exists()
+        assert (d / "latest").read_text().strip() == "20260101T000000Z-app.py.ember"
+        assert (await hints(client, uri))[18] == "60.0% 60ms"
+
+
+@pytest.mark.asyncio
 async def test_settings_from_initialization_options(workspace):
     async with session(workspace, options={"threshold": 18, "metric": "self", "units": "samples"}) as client:
         uri = open_doc(client, workspace / "app.py")

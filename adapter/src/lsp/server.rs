@@ -227,6 +227,18 @@ impl Server {
         }
         // Load now: clients without refresh (Helix) ask for hints once, right after this.
         if let Some(dir) = self.ember_dir() {
+            // A recording whose Ember was killed (an editor killing its debug adapter) is
+            // saved first, so its timings show if it is the newest.
+            for r in crate::profile::store::recover(&dir) {
+                match r {
+                    Ok(crate::profile::journal::Recovered { saved: Some(path), samples, .. }) => self.message(
+                        MessageType::INFO,
+                        format!("ember: a recording was interrupted (Ember was killed); its {samples} samples are saved in {}", path.display()),
+                    ),
+                    Ok(_) => {}
+                    Err(e) => self.message(MessageType::WARNING, format!("ember: {e}")),
+                }
+            }
             match workspace::latest(&dir) {
                 Ok(Some(path)) => {
                     self.last_latest = Some((path.clone(), workspace::mtime(&path)));

@@ -227,8 +227,11 @@ pub struct Contents {
 /// True when `bytes` (the start of a file) are a journal's.
 pub fn sniff(bytes: &[u8]) -> bool {
     let mut head = Vec::new();
-    let _ = flate2::read::GzDecoder::new(bytes).take(128).read_to_end(&mut head);
-    head.starts_with(format!("{{\"format\":\"{FORMAT}\"").as_bytes())
+    let _ = flate2::read::GzDecoder::new(bytes).take(256).read_to_end(&mut head);
+    // The header is the first line; any JSON spacing or key order.
+    let line: Vec<u8> = head.iter().take_while(|&&b| b != b'\n').copied().filter(|b| !b.is_ascii_whitespace()).collect();
+    let needle = format!("\"format\":\"{FORMAT}\"");
+    line.windows(needle.len()).any(|w| w == needle.as_bytes())
 }
 
 /// Reads a journal. Every append before a torn one is kept.
@@ -246,7 +249,7 @@ pub fn read_from<R: BufRead>(mut r: R) -> Result<Contents, String> {
     }
     let mut p = Profile::default();
     let mut torn_tail = false;
-    loop {
+    for n in 1.. {
         let line = match next_member(&mut r) {
             Ok(Some(line)) => line,
             Ok(None) => break,
@@ -259,7 +262,7 @@ pub fn read_from<R: BufRead>(mut r: R) -> Result<Contents, String> {
             Ok(c) => c,
             Err(_) => {
                 // A whole member (its CRC checked) that is not a chunk: not a torn write.
-                return Err(format!("append {} of the journal is not one Ember writes", p.samples.len()));
+                return Err(format!("append {n} of the journal is not one Ember writes"));
             }
         };
         apply(&mut p, c)?;
@@ -340,6 +343,8 @@ pub struct Recovered {
     pub saved: Option<PathBuf>,
     pub samples: usize,
     pub torn_tail: bool,
+    /// When the recording's last sample was taken (ms since the Unix epoch; 0 if unknown).
+    pub end_unix_ms: u64,
 }
 
 /// Turns every journal in `dir` that no living Ember holds into an `.ember` profile beside it,
@@ -356,7 +361,13 @@ pub fn recover(dir: &Path, avoid: &[PathBuf]) -> Vec<Result<Recovered, String>> 
         .collect();
     names.sort();
     for journal in names {
-        let Ok(f) = File::open(&journal) else { continue };
+        let Ok(mut f) = File::open(&journal) else { continue };
+        // Other programs' `.partial` files (downloads, say) are none of ours.
+        let mut head = vec![0; 512];
+        let n = f.read(&mut head).unwrap_or(0);
+        if !sniff(&head[..n]) {
+            continue;
+        }
         // Held by a living writer: a recording going on. Kept locked while we recover it.
         let Ok(_lock) = Flock::lock(f, FlockArg::LockExclusiveNonblock) else { continue };
         out.push(recover_one(&journal, dir, avoid));
@@ -367,9 +378,12 @@ pub fn recover(dir: &Path, avoid: &[PathBuf]) -> Vec<Result<Recovered, String>> 
 fn recover_one(journal: &Path, dir: &Path, avoid: &[PathBuf]) -> Result<Recovered, String> {
     let r = read(journal).map_err(|e| format!("{e}; it is left as it is"))?;
     let samples = r.profile.samples.len();
+    let m = &r.profile.meta;
+    let end_unix_ms = if m.start_unix_ms == 0 { 0 } else { m.start_unix_ms + m.duration_ns / 1_000_000 };
+    let recovered = |saved| Recovered { journal: journal.to_path_buf(), saved, samples, torn_tail: r.torn_tail, end_unix_ms };
     if samples == 0 {
         let _ = std::fs::remove_file(journal);
-        return Ok(Recovered { journal: journal.to_path_buf(), saved: None, samples, torn_tail: r.torn_tail });
+        return Ok(recovered(None));
     }
     let stem = strip_extension(&r.output);
     let wanted = r.output.ends_with(&format!(".{}", file::EXTENSION)).then(|| r.output.clone());
@@ -389,7 +403,7 @@ fn recover_one(journal: &Path, dir: &Path, avoid: &[PathBuf]) -> Result<Recovere
             Ok(true) => {
                 let _ = std::fs::remove_file(journal);
                 file::sync_dir(dir);
-                return Ok(Recovered { journal: journal.to_path_buf(), saved: Some(path), samples, torn_tail: r.torn_tail });
+                return Ok(recovered(Some(path)));
             }
             Ok(false) => continue,
             Err(e) => return Err(format!("{e:#}; the journal {} is left as it is", journal.display())),
@@ -528,11 +542,19 @@ mod tests {
     #[test]
     fn a_damaged_journal_is_left_in_place_with_a_clear_error() {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("x.ember.partial");
-        std::fs::write(&path, b"not gzip at all").unwrap();
+        let mut j = Journal::create(&dir.path().join("x.ember")).unwrap();
+        j.append(&grown(&sample_profile(), 10), false).unwrap();
+        // A whole member (not a torn write) that is not an append.
+        write_member(&mut j.file, &serde_json::json!({"samples": "garbage"})).unwrap();
+        let path = j.path().to_path_buf();
+        drop(j);
+        // Another program's file with the same suffix is not ours to touch or warn about.
+        let foreign = dir.path().join("download.zip.partial");
+        std::fs::write(&foreign, b"PK not ours").unwrap();
         let found = recover(dir.path(), &[]);
+        assert_eq!(found.len(), 1, "{found:?}");
         let err = found[0].as_ref().unwrap_err();
-        assert!(err.contains("not an Ember journal") && err.contains("left as it is"), "{err}");
-        assert!(path.exists());
+        assert!(err.contains("is not one Ember writes") && err.contains("left as it is"), "{err}");
+        assert!(path.exists() && foreign.exists());
     }
 }

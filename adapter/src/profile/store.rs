@@ -53,13 +53,22 @@ pub fn start_journal(dir: &Path, stem: &str) -> anyhow::Result<Journal> {
 }
 
 /// Saves the recordings that killed Embers left as journals in `dir` as profiles there, and
-/// points `latest` at the newest when it is newer than the one `latest` names.
+/// points `latest` at the one that ended last when it ended after the profile `latest` names
+/// was saved.
 pub fn recover(dir: &Path) -> Vec<Result<Recovered, String>> {
     let found = journal::recover(dir, &[]);
-    let newest = found.iter().filter_map(|r| r.as_ref().ok()?.saved.as_ref()?.file_name()?.to_str().map(str::to_string)).max();
-    if let Some(name) = newest {
-        let current = latest_in_dir(dir).ok().flatten().and_then(|p| p.file_name()?.to_str().map(str::to_string));
-        if current.is_none_or(|c| name > c) {
+    let newest = found
+        .iter()
+        .filter_map(|r| r.as_ref().ok())
+        .filter_map(|r| Some((r.end_unix_ms, r.saved.as_ref()?.file_name()?.to_str()?.to_string())))
+        .max();
+    if let Some((ended, name)) = newest {
+        let saved_ms = |p: PathBuf| {
+            let t = std::fs::metadata(p).ok()?.modified().ok()?;
+            Some(t.duration_since(UNIX_EPOCH).ok()?.as_millis() as u64)
+        };
+        let current = latest_in_dir(dir).ok().flatten().and_then(saved_ms);
+        if current.is_none_or(|c| ended > c) {
             let _ = write_latest(dir, &name);
         }
     }
