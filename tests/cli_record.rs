@@ -202,6 +202,39 @@ fn killing_ember_ends_its_program_and_keeps_its_recording() {
     assert!(!dir.path().join("p.ember.partial").exists(), "a finished recording leaves no journal");
 }
 
+/// `-o -` writes to standard output, and a path that is not a file (`/dev/stdout`, a pipe) is
+/// written into, not replaced by a file: a collapsed profile can go straight into another tool.
+#[test]
+fn output_can_go_to_standard_output_or_a_pipe() {
+    let dir = tempfile::tempdir().unwrap();
+    let record = |out: &str| {
+        Command::new(EMBER)
+            .current_dir(dir.path())
+            .args(["record", "-o", out, "--format", "collapsed", "--", &python("3.12"), &workload("adversarial.py"), "0.5"])
+            .output()
+            .unwrap()
+    };
+    let o = record("-");
+    assert!(o.status.success() && stderr(&o).contains("wrote standard output"), "{}", stderr(&o));
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(text.lines().count() > 3 && text.contains("leaf_a (") && text.lines().all(|l| l.rsplit_once(' ').is_some_and(|(_, n)| n.parse::<u64>().is_ok())), "{text}");
+    // Like /dev/stdout: a link to this process's standard output (a pipe here).
+    let link = dir.path().join("out");
+    std::os::unix::fs::symlink("/proc/self/fd/1", &link).unwrap();
+    let o = record(link.to_str().unwrap());
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("leaf_b ("));
+    assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink(), "the link was replaced by a file");
+    // Nothing left behind: the journals went once the profiles were written.
+    let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).filter(|n| n != "out").collect();
+    assert!(left.is_empty(), "{left:?}");
+    // `ember convert` too.
+    let saved = dir.path().join("p.ember");
+    assert!(ember(&["record", "-o", saved.to_str().unwrap(), "--", &python("3.12"), &workload("adversarial.py"), "0.3"]).status.success());
+    let o = ember(&["convert", saved.to_str().unwrap(), "-o", "-", "--format", "collapsed"]);
+    assert!(o.status.success() && String::from_utf8_lossy(&o.stdout).contains("hot_a ("), "{}", stderr(&o));
+}
+
 #[test]
 fn an_empty_recording_says_why() {
     let dir = tempfile::tempdir().unwrap();

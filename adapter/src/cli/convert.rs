@@ -11,7 +11,7 @@ pub struct Args {
     /// The profile to read: .ember, collapsed stacks (Brendan Gregg, py-spy raw, CPython 3.15
     /// --collapsed), speedscope JSON, `perf script` text or Austin text.
     pub input: PathBuf,
-    /// Where to write.
+    /// Where to write; `-` for standard output.
     #[arg(short, long)]
     pub output: PathBuf,
     /// Output format; by default from the output's extension (.ember, .txt/.collapsed/.folded,
@@ -37,7 +37,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         profile.threads.len(),
         if profile.threads.len() == 1 { "" } else { "s" },
         args.input.display(),
-        args.output.display()
+        formats::stream_name(&args.output)
     );
     Ok(ExitCode::SUCCESS)
 }

@@ -42,7 +42,8 @@ pub struct Args {
     /// Read without pausing the target: Ember's default, accepted so py-spy's flag works.
     #[arg(long, conflicts_with = "blocking")]
     pub nonblocking: bool,
-    /// Where to write the profile (default: ember-<UTC time>.<format extension>).
+    /// Where to write the profile (default: ember-<UTC time>.<format extension>); `-` for
+    /// standard output (with --format collapsed, say, to pipe it into another tool).
     #[arg(short, long)]
     pub output: Option<PathBuf>,
     /// Output format (default: from -o's extension, else ember, which keeps everything).
@@ -95,8 +96,12 @@ fn install_signal_handlers() {
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let format = args.format.or_else(|| args.output.as_deref().and_then(Format::from_path)).unwrap_or(Format::Ember);
     let output = args.output.clone().unwrap_or_else(|| default_output(format));
-    recover_beside(&output);
-    let journal = start_journal(&output)?;
+    formats::check_stream(format, &output)?;
+    // Output to a stream (`-o -`, /dev/stdout, a pipe): the journal goes where a file would.
+    let stream = formats::is_stream(&output);
+    let journal_at = if stream { default_output(Format::Ember) } else { output.clone() };
+    recover_beside(&journal_at);
+    let journal = start_journal(&journal_at, !stream)?;
 
     let mut spawned = None;
     // Held to the end: dropping it ends the program if it still runs.
@@ -255,13 +260,13 @@ fn recover_beside(output: &Path) {
     }
 }
 
-/// The journal that keeps the recording if Ember is killed. A folder that cannot be written
-/// is an error now rather than after the recording.
-fn start_journal(output: &Path) -> anyhow::Result<Option<Journal>> {
+/// The journal that keeps the recording if Ember is killed. When the profile goes `beside` it,
+/// a folder that cannot be written is an error now rather than after the recording.
+fn start_journal(output: &Path, beside: bool) -> anyhow::Result<Option<Journal>> {
     use std::io::ErrorKind::*;
     match Journal::create(output) {
         Ok(j) => Ok(Some(j)),
-        Err(e) if matches!(e.kind(), NotFound | PermissionDenied | ReadOnlyFilesystem) => {
+        Err(e) if beside && matches!(e.kind(), NotFound | PermissionDenied | ReadOnlyFilesystem) => {
             let dir = output.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
             anyhow::bail!("cannot write the profile to {} ({e} in {}): choose another -o", output.display(), dir.display())
         }
@@ -332,7 +337,7 @@ fn summary(pid: u32, p: &Profile, progress: &Progress, out: &Path, interrupted: 
         n as f64 / secs,
         p.meta.dropped.torn,
         p.meta.dropped.overflow,
-        out.display()
+        formats::stream_name(out)
     )
 }
 

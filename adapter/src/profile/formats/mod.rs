@@ -98,9 +98,52 @@ pub fn names() -> String {
     Format::ALL.map(Format::name).join(", ")
 }
 
+/// `-` (standard output), or a path that is not a regular file (`/dev/stdout`, a pipe, a
+/// terminal): written to as it is. Replacing it with a renamed temp file, as files are, would
+/// replace `/dev/stdout` itself with a file.
+pub fn is_stream(out: &Path) -> bool {
+    out.as_os_str() == "-" || std::fs::metadata(out).is_ok_and(|m| !m.is_file() && !m.is_dir())
+}
+
+/// Refuses what [`write`] would refuse for a stream: binary data for a terminal. Checked before
+/// a recording, not after it.
+pub fn check_stream(format: Format, out: &Path) -> anyhow::Result<()> {
+    use std::io::IsTerminal;
+    if !is_stream(out) || !matches!(format, Format::Ember | Format::Pprof) {
+        return Ok(());
+    }
+    let terminal = if out.as_os_str() == "-" {
+        std::io::stdout().is_terminal()
+    } else {
+        std::fs::OpenOptions::new().write(true).open(out).is_ok_and(|f| f.is_terminal())
+    };
+    if terminal {
+        bail!("the {format} format is binary and {} is a terminal: redirect it (`> FILE`, `| ...`) or choose --format collapsed", stream_name(out));
+    }
+    Ok(())
+}
+
+/// How messages name an output: `-` is standard output.
+pub fn stream_name(out: &Path) -> String {
+    if out.as_os_str() == "-" { "standard output".into() } else { out.display().to_string() }
+}
+
 /// Writes `p` to `out` in `format`, atomically (a temp file in the same folder, then rename),
-/// so an existing file is replaced only by a complete one.
+/// so an existing file is replaced only by a complete one; a stream ([`is_stream`]) is written
+/// to as it is.
 pub fn write(format: Format, p: &Profile, out: &Path) -> anyhow::Result<()> {
+    if is_stream(out) {
+        check_stream(format, out)?;
+        let fail = || format!("cannot write {} to {}", format.name(), stream_name(out));
+        let w: Box<dyn Write> = if out.as_os_str() == "-" {
+            Box::new(std::io::stdout().lock())
+        } else {
+            Box::new(std::fs::OpenOptions::new().write(true).open(out).with_context(fail)?)
+        };
+        let mut w = BufWriter::with_capacity(1 << 16, w);
+        write_to(format, p, &mut w).with_context(fail)?;
+        return w.flush().with_context(fail);
+    }
     if format == Format::Ember {
         return file::save(out, p);
     }
