@@ -76,14 +76,8 @@ const JOURNAL_EVERY: Duration = Duration::from_secs(1);
 impl Recording {
     /// `journal`, when given, gets what is recorded as it comes (profile/journal.rs).
     pub fn start(target: Target, config: Config, meta: Meta, journal: Option<Journal>) -> Result<Recording, ember_sampler::Error> {
-        let session = match Session::start(target, config) {
-            Ok(s) => s,
-            Err(e) => {
-                // Nothing was recorded: no journal is left to recover.
-                if let Some(j) = journal { j.discard() }
-                return Err(e);
-            }
-        };
+        // On failure the journal, empty, goes with its drop.
+        let session = Session::start(target, config)?;
         let pid = session.pid;
         let (tx, rx) = watch::channel(Progress::default());
         let profile = Arc::new(RwLock::new(Profile::new(meta)));

@@ -113,13 +113,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         None => {
             let mut cmd = std::process::Command::new(&args.command[0]);
             ember_sampler::default_signals(cmd.args(&args.command[1..]));
-            let (child, dog) = match crate::watchdog::spawn_watched(&mut cmd) {
-                Ok(started) => started,
-                Err(e) => {
-                    if let Some(j) = journal { j.discard() }
-                    return Err(e).with_context(|| format!("could not start `{}` (is it installed and on PATH?)", args.command[0]));
-                }
-            };
+            let (child, dog) = crate::watchdog::spawn_watched(&mut cmd)
+                .with_context(|| format!("could not start `{}` (is it installed and on PATH?)", args.command[0]))?;
             spawned = Some(child.id());
             _watchdog = dog;
             (Target::Child(child), args.command.clone())
@@ -196,8 +191,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let progress = shared.updates.borrow().clone();
     let profile = shared.profile.read().unwrap();
     if profile.processes.is_empty() {
-        // Only with --subprocesses under a program that is not Python: nothing ran to record.
-        if let Some(j) = journal { j.discard() }
+        // Only with --subprocesses under a program that is not Python: nothing ran to record
+        // (and the journal, empty, goes with its drop).
+        drop(journal);
         anyhow::bail!(
             "PID {pid} ({}) is not Python, and no Python process ran under it while it was recorded; nothing was written",
             profile.meta.command_line.join(" ")

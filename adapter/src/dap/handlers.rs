@@ -196,12 +196,13 @@ impl Adapter {
         let config = lp.plan.config.clone();
         let meta = debuggee::meta(lp.command.clone(), &config);
         let terminal = matches!(lp.console, Console::IntegratedTerminal | Console::ExternalTerminal);
+        // Before the program starts: saving a journal left behind can take a moment.
+        let journal = self.journal(&lp.plan.output_dir, &label);
         if terminal && !self.caps.run_in_terminal {
             self.output("console", "This client cannot run programs in a terminal (no runInTerminal support): the program's output appears here instead.\n");
         }
         if terminal && self.caps.run_in_terminal {
             let (pid, status_file) = self.run_in_terminal(&lp).await?;
-            let journal = self.journal(&lp.plan.output_dir, &label);
             let rec = start_recording(Target::Pid(pid), config, meta, journal).await.map_err(ErrorMessage::from)?;
             self.started(rec, true, label, lp.plan, Vec::new()).await;
             if let Some(d) = &mut self.debuggee {
@@ -242,7 +243,6 @@ impl Adapter {
         if let Some(err) = child.stderr.take() {
             forwarders.push(debuggee::forward(err, output("stderr")));
         }
-        let journal = self.journal(&lp.plan.output_dir, &label);
         match start_recording(Target::Child(child), config, meta, journal).await {
             Ok(rec) => {
                 self.started(rec, true, label, lp.plan, forwarders).await;

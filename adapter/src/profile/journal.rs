@@ -116,6 +116,16 @@ impl Journal {
     }
 }
 
+impl Drop for Journal {
+    /// A journal that never got a sample (a recording that failed to start) keeps nothing
+    /// worth recovering; one that did stays, for the next recording in its folder to save.
+    fn drop(&mut self) {
+        if self.marks.samples == 0 {
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
+}
+
 fn folder(path: &Path) -> &Path {
     match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
@@ -520,9 +530,13 @@ mod tests {
         left.append(&grown(&full, 10), true).unwrap();
         let left_path = left.path().to_path_buf();
         drop(left); // its writer is gone (as if killed): the lock goes with it
+        // A writer killed before its first sample leaves a journal of a header alone.
         let empty = Journal::create(&dir.path().join("idle.ember")).unwrap();
-        let empty_path = empty.path().to_path_buf();
+        let empty_path = dir.path().join("killed-early.ember.partial");
+        std::fs::copy(empty.path(), &empty_path).unwrap();
+        let gone = empty.path().to_path_buf();
         drop(empty);
+        assert!(!gone.exists(), "a journal dropped before any sample is removed");
         let found = recover(dir.path(), std::slice::from_ref(&out));
         assert_eq!(found.len(), 2, "{found:?}");
         let rec: Vec<Recovered> = found.into_iter().map(Result::unwrap).collect();
