@@ -233,6 +233,32 @@ fn output_can_go_to_standard_output_or_a_pipe() {
     assert!(ember(&["record", "-o", saved.to_str().unwrap(), "--", &python("3.12"), &workload("adversarial.py"), "0.3"]).status.success());
     let o = ember(&["convert", saved.to_str().unwrap(), "-o", "-", "--format", "collapsed"]);
     assert!(o.status.success() && String::from_utf8_lossy(&o.stdout).contains("hot_a ("), "{}", stderr(&o));
+    // A named pipe gets the whole profile, binary formats too (looking for a terminal must not
+    // open it: that waited for the reader, then sent it an end of file before the profile).
+    let fifo = dir.path().join("fifo");
+    nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || std::fs::read(fifo).unwrap())
+    };
+    let mut rec = Command::new(EMBER)
+        .current_dir(dir.path())
+        .args(["record", "-o", fifo.to_str().unwrap(), "--format", "ember", "--", &python("3.12"), &workload("adversarial.py"), "0.5"])
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    while rec.try_wait().unwrap().is_none() && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let done = rec.try_wait().unwrap();
+    if done.is_none() {
+        let _ = rec.kill();
+    }
+    let piped = reader.join().unwrap();
+    assert!(done.is_some_and(|s| s.success()), "recording into a named pipe: {done:?}");
+    let piped = ember::profile::file::load_from(&piped[..]).unwrap_or_else(|e| panic!("{} bytes through the pipe: {e}", piped.len()));
+    assert!(piped.samples.len() > 100, "{} samples", piped.samples.len());
 }
 
 #[test]

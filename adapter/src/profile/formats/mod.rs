@@ -115,7 +115,11 @@ pub fn check_stream(format: Format, out: &Path) -> anyhow::Result<()> {
     let terminal = if out.as_os_str() == "-" {
         std::io::stdout().is_terminal()
     } else {
-        std::fs::OpenOptions::new().write(true).open(out).is_ok_and(|f| f.is_terminal())
+        // Only a character device can be a terminal; opening a pipe to look would wait for
+        // its reader, then hand it an end of file before the profile.
+        use std::os::unix::fs::FileTypeExt;
+        std::fs::metadata(out).is_ok_and(|m| m.file_type().is_char_device())
+            && std::fs::OpenOptions::new().write(true).open(out).is_ok_and(|f| f.is_terminal())
     };
     if terminal {
         bail!("the {format} format is binary and {} is a terminal: redirect it (`> FILE`, `| ...`) or choose --format collapsed", stream_name(out));
