@@ -81,19 +81,14 @@ impl Debuggee {
         })
         .await
         .map_err(|e| e.to_string())?;
-        let saved = match (saved, self.journal.take()) {
-            (Ok(saved), journal) => {
-                if let Some(j) = journal { j.discard() }
-                saved
-            }
-            // Kept: Ember recovers it into a profile the next time it records in that folder.
-            (Err(e), Some(j)) => {
-                let e = format!("{e}; the recording is kept in {}", j.path().display());
-                self.journal = Some(j);
-                return Err(e);
-            }
-            (Err(e), None) => return Err(e),
-        };
+        // On failure the journal is kept: Ember saves it the next time it records in that folder.
+        let saved = saved.map_err(|e| match &self.journal {
+            Some(j) => format!("{e}; the recording is kept in {}", j.path().display()),
+            None => e,
+        })?;
+        if let Some(j) = self.journal.take() {
+            j.discard();
+        }
         self.saved = Some(saved.path.clone());
         Ok(saved)
     }

@@ -27,12 +27,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if new.samples.is_empty() {
         bail!("{} has no samples to compare", args.new.display());
     }
-    let dir = match args.output.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
+    let dir = crate::profile::file::folder(&args.output);
     let fail = || format!("cannot write {}", args.output.display());
-    let tmp = tempfile::Builder::new().prefix(".ember-").suffix(".tmp").tempfile_in(&dir).with_context(fail)?;
+    let tmp = tempfile::Builder::new().prefix(".ember-").suffix(".tmp").tempfile_in(dir).with_context(fail)?;
     {
         let mut w = std::io::BufWriter::new(tmp.as_file());
         svg::write_diff(&base, &new, &mut w).with_context(fail)?;

@@ -7,6 +7,7 @@
 use crate::debuggee::{why_empty, Empty};
 use crate::live::{Progress, Recording};
 use crate::profile::formats::{self, Format};
+use crate::profile::file::folder;
 use crate::profile::journal::{self, Journal};
 use crate::profile::{Meta, Profile};
 use anyhow::Context;
@@ -199,15 +200,17 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             profile.meta.command_line.join(" ")
         );
     }
-    match (write_output(&output, format, &profile), journal) {
-        (Ok(()), Some(j)) => j.discard(),
-        (Ok(()), None) => {}
-        (Err(e), Some(j)) => {
-            let kept = j.path().display().to_string();
-            drop(j);
-            return Err(e.context(format!("the recording is kept in {kept}: `ember convert {kept} -o FILE` writes it elsewhere")));
-        }
-        (Err(e), None) => return Err(e),
+    if let Err(e) = write_output(&output, format, &profile) {
+        return Err(match &journal {
+            Some(j) => {
+                let kept = j.path().display();
+                e.context(format!("the recording is kept in {kept}: `ember convert {kept} -o FILE` writes it elsewhere"))
+            }
+            None => e,
+        });
+    }
+    if let Some(j) = journal {
+        j.discard();
     }
     // The sampler ends on its own only when the duration is over or the target is gone.
     let duration_reached = args.duration.is_some() && std::path::Path::new(&format!("/proc/{pid}")).exists();
@@ -242,8 +245,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 /// Profiles of recordings a killed Ember left as journals beside `output` are saved (never
 /// onto `output` itself, which this run will write).
 fn recover_beside(output: &Path) {
-    let dir = output.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    for r in journal::recover(dir, &[output.to_path_buf()]) {
+    for r in journal::recover(folder(output), &[output.to_path_buf()]) {
         match r {
             Ok(journal::Recovered { saved: Some(path), samples, torn_tail, .. }) => eprintln!(
                 "ember: an earlier recording was interrupted (Ember was killed); its {samples} samples{} are saved in {}",
@@ -263,8 +265,7 @@ fn start_journal(output: &Path, beside: bool) -> anyhow::Result<Option<Journal>>
     match Journal::create(output) {
         Ok(j) => Ok(Some(j)),
         Err(e) if beside && matches!(e.kind(), NotFound | PermissionDenied | ReadOnlyFilesystem) => {
-            let dir = output.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
-            anyhow::bail!("cannot write the profile to {} ({e} in {}): choose another -o", output.display(), dir.display())
+            anyhow::bail!("cannot write the profile to {} ({e} in {}): choose another -o", output.display(), folder(output).display())
         }
         Err(e) => {
             eprintln!("ember: warning: no journal beside {} ({e}): if Ember is killed, this recording is lost", output.display());

@@ -40,11 +40,16 @@ pub fn save_new(path: &Path, p: &Profile) -> anyhow::Result<bool> {
     save_impl(path, p, false)
 }
 
-fn save_impl(path: &Path, p: &Profile, replace: bool) -> anyhow::Result<bool> {
-    let dir = match path.parent() {
+/// The folder a file is (or will be) in: `.` for a bare file name.
+pub fn folder(path: &Path) -> &Path {
+    match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
-    };
+    }
+}
+
+fn save_impl(path: &Path, p: &Profile, replace: bool) -> anyhow::Result<bool> {
+    let dir = folder(path);
     let fail = || format!("cannot save the profile to {}", path.display());
     let tmp = tempfile::Builder::new()
         .prefix(".ember-")
@@ -254,7 +259,7 @@ impl Serialize for FileRef<'_> {
         m.serialize_entry("strings", &p.strings)?;
         m.serialize_entry("functions", &Functions(&p.functions))?;
         m.serialize_entry("frames", &Frames(&p.frames))?;
-        m.serialize_entry("stacks", &Stacks(&p.stacks))?;
+        m.serialize_entry("stacks", &Stacks(&p.stacks, 0))?;
         m.serialize_entry("samples", &SamplesOut(&p.samples))?;
         m.end()
     }
@@ -294,14 +299,16 @@ impl Serialize for Frames<'_> {
     }
 }
 
-struct Stacks<'a>(&'a [StackNode]);
+/// Stack nodes from index `.1` of the stack table on (a journal writes the table in parts).
+pub(super) struct Stacks<'a>(pub(super) &'a [StackNode], pub(super) usize);
 impl Serialize for Stacks<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut m = s.serialize_map(Some(2))?;
         // index - parent (parents always come first), 0 for a root: mostly 1s and small numbers.
+        let first = self.1;
         m.serialize_entry(
             "parent_delta",
-            &Col(self.0, |i, n| if n.parent == NO_PARENT { 0 } else { i as i64 - n.parent as i64 }),
+            &Col(self.0, |i, n| if n.parent == NO_PARENT { 0 } else { (first + i) as i64 - n.parent as i64 }),
         )?;
         m.serialize_entry("frame", &Col(self.0, |_, n| n.frame as i64))?;
         m.end()
@@ -358,21 +365,59 @@ impl<'de> DeserializeSeed<'de> for FileVisitor {
 
 #[derive(Deserialize)]
 pub(super) struct FunctionsIn {
-    pub(super) file: Vec<StrId>,
-    pub(super) name: Vec<StrId>,
-    pub(super) first_line: Vec<u32>,
+    file: Vec<StrId>,
+    name: Vec<StrId>,
+    first_line: Vec<u32>,
 }
 
 #[derive(Deserialize)]
 pub(super) struct FramesIn {
-    pub(super) func: Vec<FuncId>,
-    pub(super) line: Vec<u32>,
+    func: Vec<FuncId>,
+    line: Vec<u32>,
 }
 
 #[derive(Deserialize)]
-struct StacksIn {
+pub(super) struct StacksIn {
     parent_delta: Vec<u32>,
     frame: Vec<FrameId>,
+}
+
+impl FunctionsIn {
+    pub(super) fn decode(self) -> Result<Vec<Function>, String> {
+        if self.file.len() != self.name.len() || self.file.len() != self.first_line.len() {
+            return Err("the function columns differ in length".into());
+        }
+        Ok((0..self.file.len()).map(|i| Function { file: self.file[i], name: self.name[i], first_line: self.first_line[i] }).collect())
+    }
+}
+
+impl FramesIn {
+    pub(super) fn decode(self) -> Result<Vec<Frame>, String> {
+        if self.func.len() != self.line.len() {
+            return Err("the frame columns differ in length".into());
+        }
+        Ok(self.func.iter().zip(&self.line).map(|(&func, &line)| Frame { func, line }).collect())
+    }
+}
+
+impl StacksIn {
+    /// Appends these nodes to `out`; their parent deltas count from `out`'s first node.
+    pub(super) fn append_to(self, out: &mut Vec<StackNode>) -> Result<(), String> {
+        if self.parent_delta.len() != self.frame.len() {
+            return Err("the stack columns differ in length".into());
+        }
+        out.reserve(self.frame.len());
+        for (&d, &frame) in self.parent_delta.iter().zip(&self.frame) {
+            let i = out.len();
+            let parent = match d {
+                0 => NO_PARENT,
+                d if d as usize <= i => (i - d as usize) as StackId,
+                d => return Err(format!("stack {i} has parent_delta {d}, pointing before the first stack")),
+            };
+            out.push(StackNode { parent, frame });
+        }
+        Ok(())
+    }
 }
 
 impl<'de> Visitor<'de> for FileVisitor {
@@ -411,41 +456,11 @@ impl<'de> Visitor<'de> for FileVisitor {
                 "threads" => p.threads = map.next_value()?,
                 "processes" => p.processes = map.next_value()?,
                 "strings" => p.strings = map.next_value()?,
-                "functions" => {
-                    let f: FunctionsIn = map.next_value()?;
-                    if f.file.len() != f.name.len() || f.file.len() != f.first_line.len() {
-                        return Err(de::Error::custom("the function columns differ in length"));
-                    }
-                    p.functions = (0..f.file.len())
-                        .map(|i| Function { file: f.file[i], name: f.name[i], first_line: f.first_line[i] })
-                        .collect();
-                }
-                "frames" => {
-                    let f: FramesIn = map.next_value()?;
-                    if f.func.len() != f.line.len() {
-                        return Err(de::Error::custom("the frame columns differ in length"));
-                    }
-                    p.frames = f.func.iter().zip(&f.line).map(|(&func, &line)| Frame { func, line }).collect();
-                }
+                "functions" => p.functions = map.next_value::<FunctionsIn>()?.decode().map_err(de::Error::custom)?,
+                "frames" => p.frames = map.next_value::<FramesIn>()?.decode().map_err(de::Error::custom)?,
                 "stacks" => {
-                    let s: StacksIn = map.next_value()?;
-                    if s.parent_delta.len() != s.frame.len() {
-                        return Err(de::Error::custom("the stack columns differ in length"));
-                    }
-                    let mut out = Vec::with_capacity(s.frame.len());
-                    for (i, (&d, &frame)) in s.parent_delta.iter().zip(&s.frame).enumerate() {
-                        let parent = match d {
-                            0 => NO_PARENT,
-                            d if d as usize <= i => (i - d as usize) as StackId,
-                            d => {
-                                return Err(de::Error::custom(format!(
-                                    "stack {i} has parent_delta {d}, pointing before the first stack"
-                                )))
-                            }
-                        };
-                        out.push(StackNode { parent, frame });
-                    }
-                    p.stacks = out;
+                    p.stacks.clear();
+                    map.next_value::<StacksIn>()?.append_to(&mut p.stacks).map_err(de::Error::custom)?;
                 }
                 "samples" => {
                     p.samples = map.next_value_seed(SamplesSeed)?;

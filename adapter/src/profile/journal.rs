@@ -15,7 +15,7 @@
 //! Appends are not fsynced: they guard against the process dying, and a slow disk must not stall
 //! the recorder (the sampler drops what the recorder cannot take). The final profile is fsynced.
 
-use super::file::{self, Col, Frames, FramesIn, Functions, FunctionsIn};
+use super::file::{self, folder, Col, Frames, FramesIn, Functions, FunctionsIn, Stacks, StacksIn};
 use super::model::*;
 use flate2::bufread::GzDecoder;
 use flate2::write::GzEncoder;
@@ -126,13 +126,6 @@ impl Drop for Journal {
     }
 }
 
-fn folder(path: &Path) -> &Path {
-    match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    }
-}
-
 /// One gzip member holding one line of JSON, written with one `write_all`.
 fn write_member<T: Serialize>(f: &mut File, value: &T) -> io::Result<()> {
     let gz = GzEncoder::new(Vec::with_capacity(1 << 12), flate2::Compression::fast());
@@ -160,11 +153,8 @@ impl Serialize for Chunk<'_> {
         out.serialize_entry("strings", &p.strings[m.strings..])?;
         out.serialize_entry("functions", &Functions(&p.functions[m.functions..]))?;
         out.serialize_entry("frames", &Frames(&p.frames[m.frames..]))?;
-        let stacks = &p.stacks[m.stacks..];
-        // As in the file: (index - parent), 0 for a root; indices count from the first stack.
-        let parent_delta = Col(stacks, |i, n: &StackNode| if n.parent == NO_PARENT { 0 } else { (m.stacks + i) as i64 - n.parent as i64 });
-        let frame = Col(stacks, |_, n: &StackNode| n.frame as i64);
-        out.serialize_entry("stacks", &Pair(("parent_delta", parent_delta), ("frame", frame)))?;
+        // As in the file, with indices counted from the first stack of the recording.
+        out.serialize_entry("stacks", &Stacks(&p.stacks[m.stacks..], m.stacks))?;
         let smp = &p.samples;
         let t = &smp.time_ns[m.samples..];
         out.serialize_entry(
@@ -177,16 +167,6 @@ impl Serialize for Chunk<'_> {
             },
         )?;
         out.end()
-    }
-}
-
-struct Pair<A, B>((&'static str, A), (&'static str, B));
-impl<A: Serialize, B: Serialize> Serialize for Pair<A, B> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut m = s.serialize_map(Some(2))?;
-        m.serialize_entry(self.0 .0, &self.0 .1)?;
-        m.serialize_entry(self.1 .0, &self.1 .1)?;
-        m.end()
     }
 }
 
@@ -209,12 +189,6 @@ struct ChunkIn {
     frames: FramesIn,
     stacks: StacksIn,
     samples: SamplesIn,
-}
-
-#[derive(Deserialize)]
-struct StacksIn {
-    parent_delta: Vec<u64>,
-    frame: Vec<FrameId>,
 }
 
 #[derive(Deserialize)]
@@ -303,40 +277,22 @@ fn next_member<R: BufRead>(r: &mut R) -> io::Result<Option<Vec<u8>>> {
 }
 
 fn apply(p: &mut Profile, c: ChunkIn) -> Result<(), String> {
-    let bad = |what: &str| Err(format!("the journal is corrupt: {what}"));
+    let bad = |what: String| format!("the journal is corrupt: {what}");
     p.meta = c.meta;
     p.threads = c.threads;
     p.processes = c.processes;
     p.strings.extend(c.strings);
-    let f = c.functions;
-    if f.file.len() != f.name.len() || f.file.len() != f.first_line.len() {
-        return bad("function columns differ in length");
-    }
-    p.functions.extend((0..f.file.len()).map(|i| Function { file: f.file[i], name: f.name[i], first_line: f.first_line[i] }));
-    if c.frames.func.len() != c.frames.line.len() {
-        return bad("frame columns differ in length");
-    }
-    p.frames.extend(c.frames.func.iter().zip(&c.frames.line).map(|(&func, &line)| Frame { func, line }));
-    if c.stacks.parent_delta.len() != c.stacks.frame.len() {
-        return bad("stack columns differ in length");
-    }
-    for (&d, &frame) in c.stacks.parent_delta.iter().zip(&c.stacks.frame) {
-        let i = p.stacks.len() as u64;
-        let parent = match d {
-            0 => NO_PARENT,
-            d if d <= i => (i - d) as StackId,
-            _ => return bad(&format!("stack {i} points before the first stack")),
-        };
-        p.stacks.push(StackNode { parent, frame });
-    }
+    p.functions.extend(c.functions.decode().map_err(bad)?);
+    p.frames.extend(c.frames.decode().map_err(bad)?);
+    c.stacks.append_to(&mut p.stacks).map_err(bad)?;
     let s = c.samples;
     let n = s.stack.len();
     if s.time_delta_ns.len() != n || s.thread.len() != n || s.flags.len() != n {
-        return bad("sample columns differ in length");
+        return Err(bad("the sample columns differ in length".into()));
     }
     let mut t = p.samples.time_ns.last().copied().unwrap_or(0) as i64;
     for d in s.time_delta_ns {
-        t = t.checked_add(d).filter(|t| *t >= 0).ok_or_else(|| "the journal is corrupt: an impossible sample time".to_string())?;
+        t = t.checked_add(d).filter(|t| *t >= 0).ok_or_else(|| bad("an impossible sample time".into()))?;
         p.samples.time_ns.push(t as u64);
     }
     p.samples.thread.extend(s.thread);

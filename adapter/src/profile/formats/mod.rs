@@ -151,10 +151,7 @@ pub fn write(format: Format, p: &Profile, out: &Path) -> anyhow::Result<()> {
     if format == Format::Ember {
         return file::save(out, p);
     }
-    let dir = match out.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
+    let dir = file::folder(out);
     let fail = || format!("cannot write {} to {}", format.name(), out.display());
     let tmp = tempfile::Builder::new().prefix(".ember-").suffix(".tmp").tempfile_in(dir).with_context(fail)?;
     {
