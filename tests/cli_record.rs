@@ -294,6 +294,13 @@ fn errors_say_what_to_do() {
     let o = ember(&["record", "--rate", "fast", "--", "python3"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("is not a rate"), "{}", stderr(&o));
+    // Out of range, each rejected before anything starts (a rate of 1e-9 used to sleep through
+    // a stop; a duration of inf panicked).
+    for (flag, value) in [("--rate", "1e-9"), ("--rate", "0.5"), ("--rate", "1e8"), ("-d", "inf"), ("-d", "nan"), ("-d", "1e20"), ("-d", "0")] {
+        let o = ember(&["record", flag, value, "--", "python3"]);
+        assert_eq!(o.status.code(), Some(2), "{flag} {value}: {}", stderr(&o));
+        assert!(stderr(&o).contains("out of range"), "{flag} {value}: {}", stderr(&o));
+    }
 
     let o = ember(&["dump", "999999999"]);
     assert_eq!(o.status.code(), Some(1));

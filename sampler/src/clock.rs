@@ -1,6 +1,8 @@
 //! When to take the next sample: deadlines on a fixed grid, so neither late wake-ups nor the
 //! cost of a sample move the sampling instants.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Waits shorter than this spin: a sleep's wake-up (a few µs even with a 1 ns timer slack)
@@ -11,6 +13,8 @@ const MAX_PASS_VS_AVERAGE: f64 = 4.0;
 /// `--rate max`: the first passes learn each thread's addresses, names and code objects and can
 /// take milliseconds; over these, the average follows each pass 32 times as fast.
 const WARM_UP_PASSES: u32 = 64;
+/// Long waits (slow rates) sleep in slices this long, so a stop is not held up by a period.
+const STOP_CHECK_EVERY: Duration = Duration::from_millis(20);
 
 pub struct Ticker {
     period: Option<Duration>,
@@ -19,15 +23,17 @@ pub struct Ticker {
     busy_ns: f64,
     passes: u32,
     rng: u64,
+    stop: Arc<AtomicBool>,
 }
 
 impl Ticker {
-    pub fn new(period: Option<Duration>) -> Ticker {
+    /// `stop` cuts a wait short.
+    pub fn new(period: Option<Duration>, stop: Arc<AtomicBool>) -> Ticker {
         // The default timer slack (50 µs) would cap sleeps at ~20k wake-ups/s and blur the
         // instants; ask for the precision the rate needs. Failure only costs precision.
         let _ = nix::sys::prctl::set_timerslack(1);
         let seed = Instant::now().elapsed().as_nanos() as u64 ^ u64::from(std::process::id()) << 32;
-        Ticker { period, next: Instant::now(), busy_ns: 0.0, passes: 0, rng: seed | 1 }
+        Ticker { period, next: Instant::now(), busy_ns: 0.0, passes: 0, rng: seed | 1, stop }
     }
 
     /// Waits for the next deadline. If we fell more than a period behind, skips the missed
@@ -66,7 +72,7 @@ impl Ticker {
         self.next += period;
         let now = Instant::now();
         if self.next > now {
-            wait_until(self.next, now);
+            self.wait_until(self.next, now);
         } else if now - self.next > period {
             self.next = now;
         }
@@ -79,16 +85,23 @@ impl Ticker {
         self.rng ^= self.rng << 17;
         0.5 + (self.rng >> 11) as f64 / (1u64 << 53) as f64
     }
-}
 
-fn wait_until(deadline: Instant, now: Instant) {
-    let d = deadline - now;
-    if d >= SPIN_BELOW {
-        std::thread::sleep(d);
-        return;
-    }
-    while Instant::now() < deadline {
-        std::hint::spin_loop();
+    fn wait_until(&self, deadline: Instant, mut now: Instant) {
+        while deadline - now > STOP_CHECK_EVERY {
+            if self.stop.load(Ordering::Relaxed) {
+                return;
+            }
+            std::thread::sleep(STOP_CHECK_EVERY);
+            now = Instant::now();
+        }
+        let d = deadline.saturating_duration_since(now);
+        if d >= SPIN_BELOW {
+            std::thread::sleep(d);
+            return;
+        }
+        while Instant::now() < deadline {
+            std::hint::spin_loop();
+        }
     }
 }
 
@@ -99,7 +112,7 @@ mod tests {
     /// A slow first pass (learning addresses and names) must not hold the rate down.
     #[test]
     fn a_slow_first_pass_does_not_set_the_pace() {
-        let mut t = Ticker::new(None);
+        let mut t = Ticker::new(None, Arc::default());
         t.wait(Duration::from_millis(5));
         for _ in 0..100 {
             t.wait(Duration::from_micros(10));
@@ -112,7 +125,7 @@ mod tests {
 
     #[test]
     fn jitter_is_uniform_around_one() {
-        let mut t = Ticker::new(None);
+        let mut t = Ticker::new(None, Arc::default());
         let draws: Vec<f64> = (0..100_000).map(|_| t.jitter()).collect();
         assert!(draws.iter().all(|&f| (0.5..1.5).contains(&f)));
         let mean = draws.iter().sum::<f64>() / draws.len() as f64;

@@ -34,4 +34,4 @@ pub use launch::default_signals;
 pub use process::descendants;
 pub use frames::{FrameId, FrameInfo, FrameTable};
 pub use python::PythonVersion;
-pub use session::{Config, Rate, Session, Stats, StatsSnapshot, Target};
+pub use session::{duration_from_secs, Config, Rate, Session, Stats, StatsSnapshot, Target};

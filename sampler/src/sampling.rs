@@ -242,10 +242,11 @@ struct Loop {
 impl Loop {
     fn run(mut self) {
         let period = match self.config.rate {
-            Rate::Hz(hz) if hz > 0.0 => Some(Duration::from_secs_f64(1.0 / hz)),
-            _ => None,
+            // `Rate::hz` keeps rates in range; a `Rate::Hz` built by hand is clamped to it.
+            Rate::Hz(hz) => Some(Duration::from_secs_f64(1.0 / hz.clamp(Rate::MIN_HZ, Rate::MAX_HZ))),
+            Rate::Max => None,
         };
-        let mut ticker = Ticker::new(period);
+        let mut ticker = Ticker::new(period, self.stop.clone());
         // A quarter of the period for retries (a stack moving between chunks takes tens of
         // microseconds; docs/architecture.md); at max rate the next pass is the retry.
         let retry_budget = period.map_or(Duration::ZERO, |p| p / 4);

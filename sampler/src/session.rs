@@ -19,9 +19,50 @@ pub enum Target {
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Rate {
+    /// Samples per second, within [`Rate::MIN_HZ`]..=[`Rate::MAX_HZ`] (see [`Rate::hz`]).
     Hz(f64),
-    /// As fast as the sampler can go.
+    /// As fast as the sampler can go while resting half the time (docs/architecture.md).
     Max,
+}
+
+impl Rate {
+    /// Below one a second, a stop would wait out a whole period; nobody profiles that slowly.
+    pub const MIN_HZ: f64 = 1.0;
+    /// A microsecond apart; above it the sampler only reads back to back (which `max` avoids).
+    pub const MAX_HZ: f64 = 1_000_000.0;
+
+    /// A rate in samples per second, or an error saying what is accepted.
+    pub fn hz(hz: f64) -> Result<Rate, String> {
+        if (Self::MIN_HZ..=Self::MAX_HZ).contains(&hz) {
+            Ok(Rate::Hz(hz))
+        } else {
+            Err(format!("a rate of {hz} samples per second is out of range: give a number from 1 to 1000000, or `max` for as fast as the sampler can go without crowding the program"))
+        }
+    }
+
+    /// `max` or a number of samples per second, as typed on a command line or in a setting.
+    pub fn parse(s: &str) -> Result<Rate, String> {
+        let s = s.trim();
+        if s.eq_ignore_ascii_case("max") {
+            return Ok(Rate::Max);
+        }
+        match s.parse::<f64>() {
+            Ok(hz) => Rate::hz(hz),
+            Err(_) => Err(format!("`{s}` is not a rate: give samples per second (e.g. 1000) or `max`")),
+        }
+    }
+}
+
+/// A recording length in seconds, or an error saying what is accepted: positive, finite, and
+/// at most a year (beyond that `Duration` overflows; leave the duration out to record until the
+/// program ends).
+pub fn duration_from_secs(secs: f64) -> Result<Duration, String> {
+    const YEAR: f64 = 365.0 * 24.0 * 3600.0;
+    if secs > 0.0 && secs <= YEAR {
+        Ok(Duration::from_secs_f64(secs))
+    } else {
+        Err(format!("a duration of {secs} seconds is out of range: give a positive number of seconds, or leave it out to record until the program ends"))
+    }
 }
 
 #[derive(Debug, Clone)]

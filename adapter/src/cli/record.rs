@@ -21,11 +21,11 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 #[derive(clap::Args)]
 pub struct Args {
     /// Samples per second per thread, or `max` to sample as fast as possible.
-    #[arg(short, long, default_value = "1000", value_parser = parse_rate)]
+    #[arg(short, long, default_value = "1000", value_parser = Rate::parse)]
     pub rate: Rate,
     /// Stop after this many seconds (default: until the program exits or Ctrl-C).
-    #[arg(short, long)]
-    pub duration: Option<f64>,
+    #[arg(short, long, value_parser = parse_duration)]
+    pub duration: Option<Duration>,
     /// Also profile child Python processes (multiprocessing, subprocess).
     #[arg(short, long)]
     pub subprocesses: bool,
@@ -67,14 +67,9 @@ pub struct Args {
     pub command: Vec<String>,
 }
 
-fn parse_rate(s: &str) -> Result<Rate, String> {
-    if s.eq_ignore_ascii_case("max") {
-        return Ok(Rate::Max);
-    }
-    match s.parse::<f64>() {
-        Ok(hz) if hz > 0.0 && hz.is_finite() => Ok(Rate::Hz(hz)),
-        _ => Err(format!("`{s}` is not a rate: give samples per second (e.g. 1000) or `max`")),
-    }
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    let secs = s.trim().parse::<f64>().map_err(|_| format!("`{s}` is not a number of seconds (e.g. 30)"))?;
+    ember_sampler::duration_from_secs(secs)
 }
 
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
@@ -123,7 +118,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     };
     let config = Config {
         rate: args.rate,
-        duration: args.duration.map(Duration::from_secs_f64),
+        duration: args.duration,
         subprocesses: args.subprocesses,
         idle: args.idle,
         gil: args.gil,

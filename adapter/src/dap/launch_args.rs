@@ -5,7 +5,6 @@ use serde::de::{self, Deserializer};
 use serde::Deserialize;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 /// Sampling options shared by launch and attach.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -15,7 +14,7 @@ pub struct Sampling {
     #[serde(default)]
     pub rate: Option<RateArg>,
     /// Seconds to record; unset = until the program ends or the session stops.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "seconds")]
     pub duration: Option<f64>,
     #[serde(default)]
     pub subprocesses: bool,
@@ -45,6 +44,16 @@ impl<'de> Deserialize<'de> for RateArg {
             serde_json::Value::String(s) if s.trim().parse::<f64>().is_ok() => Ok(RateArg::Hz(s.trim().parse().unwrap())),
             other => Err(de::Error::custom(format!("`rate` must be samples per second (e.g. 1000) or \"max\", not {other}"))),
         }
+    }
+}
+
+/// A number, or a string holding one (as `rate` accepts: launch.json values are often quoted).
+fn seconds<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
+    match Option::<serde_json::Value>::deserialize(d)? {
+        None | Some(serde_json::Value::Null) => Ok(None),
+        Some(serde_json::Value::Number(n)) => Ok(n.as_f64()),
+        Some(serde_json::Value::String(s)) if s.trim().parse::<f64>().is_ok() => Ok(s.trim().parse().ok()),
+        Some(other) => Err(de::Error::custom(format!("`duration` must be a number of seconds (e.g. 30), not {other}"))),
     }
 }
 
@@ -221,13 +230,11 @@ impl Sampling {
         let rate = match &self.rate {
             None => ember_sampler::Rate::Hz(1000.0),
             Some(RateArg::Max) => ember_sampler::Rate::Max,
-            Some(RateArg::Hz(hz)) if hz.is_finite() && *hz > 0.0 && *hz <= 1_000_000.0 => ember_sampler::Rate::Hz(*hz),
-            Some(RateArg::Hz(hz)) => return Err(format!("`rate` {hz} is out of range: use a number of samples per second between 1 and 1000000, or \"max\"")),
+            Some(RateArg::Hz(hz)) => ember_sampler::Rate::hz(*hz).map_err(|e| format!("`rate`: {e}"))?,
         };
         let duration = match self.duration {
             None => None,
-            Some(d) if d.is_finite() && d > 0.0 => Some(Duration::from_secs_f64(d)),
-            Some(d) => return Err(format!("`duration` {d} must be a positive number of seconds (leave it out to record until the program ends)")),
+            Some(d) => Some(ember_sampler::duration_from_secs(d).map_err(|e| format!("`duration`: {e}"))?),
         };
         let output_dir = match self.output_dir.as_deref().filter(|s| !s.is_empty()) {
             Some(d) => workspace.join(d),
@@ -346,6 +353,7 @@ fn is_executable(p: &Path) -> bool {
 mod tests {
     use super::*;
     use serde_json::json;
+    use std::time::Duration;
 
     fn schema(name: &str) -> serde_json::Value {
         let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../schemas").join(format!("{name}.schema.json"));
@@ -466,12 +474,18 @@ mod tests {
             (json!({"cwd": cwd, "module": "m", "python": "/no/such/python"}), "`python`"),
             (json!({"cwd": "/no/such/dir", "module": "m"}), "`cwd`"),
             (json!({"cwd": cwd, "module": "m", "python": "/bin/sh", "rate": -5}), "`rate`"),
+            (json!({"cwd": cwd, "module": "m", "python": "/bin/sh", "rate": 0.5}), "`rate`"),
             (json!({"cwd": cwd, "module": "m", "python": "/bin/sh", "duration": 0}), "`duration`"),
+            (json!({"cwd": cwd, "module": "m", "python": "/bin/sh", "duration": 1e20}), "`duration`"),
         ];
         for (args, want) in cases {
             let e = parse_launch(&args).and_then(|a| a.resolve()).unwrap_err();
             assert!(e.contains(want), "{args}: {e}");
         }
+        let e = parse_launch(&json!({"duration": [1]})).unwrap_err();
+        assert!(e.contains("`duration`"), "{e}");
+        let quoted = parse_launch(&json!({"cwd": cwd, "module": "m", "python": "/bin/sh", "duration": "2.5"})).unwrap().resolve().unwrap();
+        assert_eq!(quoted.plan.config.duration, Some(Duration::from_millis(2500)));
         let e = parse_launch(&json!({"rate": "fast"})).unwrap_err();
         assert!(e.contains("`rate`"), "{e}");
         let e = parse_launch(&json!({"console": "somewhere"})).unwrap_err();

@@ -1,9 +1,11 @@
 //! speedscope's JSON file format (https://www.speedscope.app/file-format-schema.json).
 //!
 //! Reads sampled profiles (py-spy writes one per thread, named `Thread TID "NAME"`). Writes one
-//! sampled profile per thread, in nanoseconds, where each sample's weight is the time until that
-//! thread's next sample: speedscope's time-order view then shows real time, and a reader gets
-//! the timestamps back (`startValue` + the weights before).
+//! sampled profile per thread, in nanoseconds, where each sample weighs one sampling interval,
+//! as py-spy's do: a sample stands for the time around it, and weighing it by the gap to the
+//! thread's next sample would credit an idle stretch (no samples) to the stack before it.
+//! Reading, a weight that is k times the profile's smallest counts as k samples (files that
+//! merge repeated samples).
 
 use super::collapsed::{parse_part, Builder, Part};
 use crate::profile::model::*;
@@ -13,6 +15,8 @@ use std::collections::HashMap;
 use std::io::Write;
 
 pub const SCHEMA_URL: &str = "https://www.speedscope.app/file-format-schema.json";
+/// The most samples one weighted sample may expand to.
+const MAX_COUNT: f64 = 10_000_000.0;
 
 #[derive(Serialize, Deserialize)]
 struct File {
@@ -142,6 +146,7 @@ pub fn read(bytes: &[u8]) -> anyhow::Result<Profile> {
             b.process(pid, None, "");
         }
         let mut t = s.start_value * scale;
+        let unit = s.weights.iter().copied().filter(|w| w.is_finite() && *w > 0.0).fold(f64::INFINITY, f64::min);
         for (k, (sample, w)) in s.samples.iter().zip(&s.weights).enumerate() {
             stack.clear();
             let mut parent = None;
@@ -163,10 +168,17 @@ pub fn read(bytes: &[u8]) -> anyhow::Result<Profile> {
             if !w.is_finite() || *w < 0.0 {
                 bail!("profile {i}, sample {k} has weight {w}");
             }
-            b.add_timed(thread, &stack, t.max(0.0) as u64, 0);
+            // A zero weight still records the stack once (where it was seen), untimed.
+            let count = if *w > 0.0 { (w / unit).round().max(1.0) } else { 1.0 };
+            if count > MAX_COUNT {
+                bail!("profile {i}, sample {k} has weight {w}, {count} times the smallest weight: Ember holds each sample and cannot hold that many");
+            }
+            for c in 0..count as u64 {
+                b.add_timed(thread, &stack, (t + c as f64 * unit * scale).max(0.0) as u64, 0);
+            }
             t += w * scale;
-            if interval.is_none() && *w > 0.0 {
-                interval = Some(w * scale);
+            if interval.is_none() && unit.is_finite() {
+                interval = Some(unit * scale);
             }
         }
         max_end = max_end.max(s.end_value * scale).max(t);
@@ -267,12 +279,7 @@ pub fn write<W: Write>(p: &Profile, w: W) -> anyhow::Result<()> {
         } else {
             format!("Thread {} \"{}\"", th.tid, th.name)
         };
-        let weights: Vec<f64> = (0..idx.len())
-            .map(|k| match (p.meta.timed, idx.get(k + 1)) {
-                (true, Some(&j)) => (p.samples.time_ns[j] - p.samples.time_ns[idx[k]]) as f64,
-                _ => interval,
-            })
-            .collect();
+        let weights = vec![interval; idx.len()];
         let start = if p.meta.timed { p.samples.time_ns[idx[0]] as f64 } else { 0.0 };
         let end = start + weights.iter().sum::<f64>();
         profiles.push(SampledOut { name, start, end, idx, weights, p, stacks: &stacks });
@@ -299,9 +306,11 @@ pub fn write<W: Write>(p: &Profile, w: W) -> anyhow::Result<()> {
 mod tests {
     use super::*;
 
+    /// Each sample weighs one interval: a thread idle for seconds between two samples must not
+    /// have that time credited to the stack sampled before the gap (speedscope sums weights).
     #[test]
-    fn timestamps_survive_a_round_trip() {
-        let mut p = Profile::new(Meta { timed: true, rate_hz: Some(1000.0), ..Default::default() });
+    fn every_sample_weighs_one_interval_and_order_survives() {
+        let mut p = Profile::new(Meta { timed: true, rate_hz: Some(1000.0), interval_ns: 1_000_000, ..Default::default() });
         let a = p.thread(1, 1, Some("MainThread"));
         let b = p.thread(1, 2, Some("worker"));
         let f = p.intern_function("/src/a.py", "main", 1);
@@ -309,32 +318,56 @@ mod tests {
         let (fa, gb) = (p.intern_frame(f, 2), p.intern_frame(g, 12));
         let s1 = p.intern_stack_path(&[fa]).unwrap();
         let s2 = p.intern_stack_path(&[fa, gb]).unwrap();
-        let mut expect_a = Vec::new();
-        let mut expect_b = Vec::new();
         let mut t = 5_000_000u64;
+        let mut expect_a = Vec::new();
         for i in 0..50u64 {
-            t += 900_000 + (i * 7_777) % 300_000;
-            p.push_sample(t, a, if i % 3 == 0 { s2 } else { s1 }, 0);
-            expect_a.push(t);
+            // Ten seconds idle (no samples) after the 10th sample.
+            t += if i == 10 { 10_000_000_000 } else { 1_000_000 };
+            let st = if i % 3 == 0 { s2 } else { s1 };
+            p.push_sample(t, a, st, 0);
+            expect_a.push(st);
             if i % 2 == 0 {
                 p.push_sample(t + 1_234, b, s2, 0);
-                expect_b.push(t + 1_234);
             }
         }
         let mut buf = Vec::new();
         write(&p, &mut buf).unwrap();
         assert!(sniff(std::str::from_utf8(&buf[..200]).unwrap()));
+        let json: serde_json::Value = serde_json::from_slice(&buf).unwrap();
+        for prof in json["profiles"].as_array().unwrap() {
+            assert!(prof["weights"].as_array().unwrap().iter().all(|w| w.as_f64() == Some(1_000_000.0)), "{prof}");
+        }
         let q = read(&buf).unwrap();
-        assert!(q.meta.timed);
-        let times = |th: &str| -> Vec<u64> {
+        let stacks_of = |th: &str| -> Vec<Vec<String>> {
             let t = q.threads.iter().position(|x| x.name == th).unwrap() as ThreadIdx;
-            (0..q.samples.len()).filter(|&i| q.samples.thread[i] == t).map(|i| q.samples.time_ns[i]).collect()
+            (0..q.samples.len())
+                .filter(|&i| q.samples.thread[i] == t)
+                .map(|i| q.stack_frames(q.samples.stack[i]).map(|f| crate::profile::formats::collapsed::frame_label(&q, f)).collect())
+                .collect()
         };
-        assert_eq!(times("MainThread"), expect_a);
-        assert_eq!(times("worker"), expect_b);
+        let main = stacks_of("MainThread");
+        assert_eq!(main.len(), 50, "one sample each, the gap credited to none");
+        for (got, &want) in main.iter().zip(&expect_a) {
+            assert_eq!(got.len(), p.stack_frames(want).count());
+        }
+        assert_eq!(main[0][0], "work (/src/a.py:12)");
+        assert_eq!(stacks_of("worker").len(), 25);
         assert_eq!(q.threads.iter().map(|t| t.tid).collect::<Vec<_>>(), [1, 2]);
-        let leaf = q.stack_frames(q.samples.stack[0]).next().unwrap();
-        assert_eq!(crate::profile::formats::collapsed::frame_label(&q, leaf), "work (/src/a.py:12)");
+        assert_eq!(q.meta.interval_ns, 1_000_000);
+    }
+
+    /// Files that merge repeated samples give them a multiple of the interval as weight.
+    #[test]
+    fn a_weight_of_k_intervals_counts_k_samples() {
+        let text = r#"{"$schema":"https://www.speedscope.app/file-format-schema.json","shared":{"frames":[{"name":"a"},{"name":"b"}]},
+            "profiles":[{"type":"sampled","name":"x","unit":"milliseconds","startValue":0,"endValue":6,"samples":[[0],[0,1]],"weights":[1,5]}]}"#;
+        let q = read(text.as_bytes()).unwrap();
+        assert_eq!(q.samples.len(), 6);
+        assert_eq!(q.samples.time_ns, [0, 1_000_000, 2_000_000, 3_000_000, 4_000_000, 5_000_000]);
+        assert_eq!(q.meta.interval_ns, 1_000_000);
+        let huge = text.replace("[1,5]", "[1e-9,5e9]");
+        let e = read(huge.as_bytes()).unwrap_err().to_string();
+        assert!(e.contains("cannot hold"), "{e}");
     }
 
     #[test]
