@@ -218,6 +218,12 @@ fn output_can_go_to_standard_output_or_a_pipe() {
     assert!(o.status.success() && stderr(&o).contains("wrote standard output"), "{}", stderr(&o));
     let text = String::from_utf8_lossy(&o.stdout);
     assert!(text.lines().count() > 3 && text.contains("leaf_a (") && text.lines().all(|l| l.rsplit_once(' ').is_some_and(|(_, n)| n.parse::<u64>().is_ok())), "{text}");
+    // What the program prints goes to standard error, not into the profile.
+    let talk = "print('said by the program', flush=True)\nimport time\nt = time.time()\nwhile time.time() - t < 0.5: pass\nprint('said again')";
+    let o = Command::new(EMBER).current_dir(dir.path()).args(["record", "-o", "-", "--format", "collapsed", "--", &python("3.12"), "-c", talk]).output().unwrap();
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success() && !text.contains("said") && text.lines().all(|l| l.rsplit_once(' ').is_some_and(|(_, n)| n.parse::<u64>().is_ok())), "{text}");
+    assert!(stderr(&o).contains("said by the program") && stderr(&o).contains("said again"), "{}", stderr(&o));
     // Like /dev/stdout: a link to this process's standard output (a pipe here).
     let link = dir.path().join("out");
     std::os::unix::fs::symlink("/proc/self/fd/1", &link).unwrap();

@@ -109,6 +109,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         None => {
             let mut cmd = std::process::Command::new(&args.command[0]);
             ember_sampler::default_signals(cmd.args(&args.command[1..]));
+            if formats::is_own_stdout(&output) {
+                // The profile goes to standard output: the program's output goes to standard
+                // error instead of into the profile.
+                cmd.stdout(std::io::stderr());
+            }
             let (child, dog) = crate::watchdog::spawn_watched(&mut cmd)
                 .with_context(|| format!("could not start `{}` (is it installed and on PATH?)", args.command[0]))?;
             spawned = Some(child.id());

@@ -105,6 +105,17 @@ pub fn is_stream(out: &Path) -> bool {
     out.as_os_str() == "-" || std::fs::metadata(out).is_ok_and(|m| !m.is_file() && !m.is_dir())
 }
 
+/// Whether `out` is this process's own standard output (`-`, /dev/stdout, or the file or pipe
+/// it is connected to): a program Ember starts must then not print there, into the profile.
+pub fn is_own_stdout(out: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    if out.as_os_str() == "-" {
+        return true;
+    }
+    let Ok(ours) = std::fs::metadata("/proc/self/fd/1") else { return false };
+    std::fs::metadata(out).is_ok_and(|m| m.dev() == ours.dev() && m.ino() == ours.ino())
+}
+
 /// Refuses what [`write`] would refuse for a stream: binary data for a terminal. Checked before
 /// a recording, not after it.
 pub fn check_stream(format: Format, out: &Path) -> anyhow::Result<()> {
