@@ -281,6 +281,21 @@ fn an_empty_recording_says_why() {
     assert!(stderr(&o).contains(&format!("kill -CONT {pid}")), "{}", stderr(&o));
     sleeper.kill().unwrap();
     sleeper.wait().unwrap();
+    // Stopped while computing (holding the GIL, which alone used to count as running): still
+    // no samples; with --idle, samples that say the threads were not running.
+    let mut spinner = Command::new(python("3.12")).args(["-c", "while True: pass"]).spawn().unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    let pid = spinner.id().to_string();
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(spinner.id() as i32), nix::sys::signal::Signal::SIGSTOP).unwrap();
+    let o = ember(&["record", "--pid", &pid, "-d", "1", "-o", out.to_str().unwrap()]);
+    assert!(stderr(&o).contains(&format!("kill -CONT {pid}")), "{}", stderr(&o));
+    let idle = dir.path().join("idle.ember");
+    let o = ember(&["record", "--pid", &pid, "-d", "1", "--idle", "-o", idle.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let p = load(&idle);
+    assert!(p.samples.len() > 100 && p.samples.flags.iter().all(|f| f & ember::profile::model::FLAG_RUNNING == 0), "{} samples", p.samples.len());
+    spinner.kill().unwrap();
+    spinner.wait().unwrap();
 }
 
 #[test]

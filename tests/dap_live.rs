@@ -221,6 +221,13 @@ fn pause_threads_stack_variables_continue_terminate() {
     assert_eq!(stopped["body"]["reason"], "pause");
     assert_eq!(stopped["body"]["allThreadsStopped"], true);
     assert_eq!(state_of(pid), Some('T'), "SIGSTOP must really stop the target");
+    // Nothing runs while paused, so nothing is recorded (the sampler used to keep counting the
+    // stopped threads' stacks as running). Allow the sampler a moment to notice and flush.
+    std::thread::sleep(Duration::from_millis(300));
+    let before = dap.ok("ember/profile", json!({}))["samples"].as_u64().unwrap();
+    std::thread::sleep(Duration::from_millis(700));
+    let after = dap.ok("ember/profile", json!({}))["samples"].as_u64().unwrap();
+    assert!(before > 0 && after == before, "samples while paused: {before} then {after}");
 
     let threads = dap.ok("threads", json!({}))["threads"].as_array().unwrap().clone();
     let names: Vec<&str> = threads.iter().map(|t| t["name"].as_str().unwrap()).collect();

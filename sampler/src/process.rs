@@ -171,9 +171,14 @@ impl ThreadStat {
 
     /// True when the thread is running or runnable ('R'). None if the thread is gone.
     pub fn running(&mut self) -> Option<bool> {
+        self.state().map(|c| c == b'R')
+    }
+
+    /// The thread's state letter (R, S, D, T stopped, t traced, Z…). None if the thread is gone.
+    pub fn state(&mut self) -> Option<u8> {
         let n = self.file.read_at(&mut self.buf, 0).ok()?;
         let b = &self.buf[..n];
         let close = b.iter().rposition(|&c| c == b')')?;
-        Some(b.get(close + 2) == Some(&b'R'))
+        b.get(close + 2).copied()
     }
 }

@@ -51,6 +51,10 @@ const MIN_ATTEMPTS_STOPPED: usize = 4;
 /// those of each thread's last sample, and a share of the rest in rotation.
 const CODES_CHECK_EVERY: Duration = Duration::from_millis(2);
 const CODES_CHECK_ROTATION: usize = 128;
+/// How often the process is checked for being stopped (SIGSTOP, a debugger, a DAP `pause`).
+/// Its threads' own states are not read when they hold the GIL, so without this a stopped
+/// process would keep yielding "running" samples of where it stopped.
+const STOPPED_CHECK_EVERY: Duration = Duration::from_millis(5);
 /// Thread names are read again this often, to catch renames.
 const NAMES_EVERY: Duration = Duration::from_secs(1);
 /// A new Thread enters `threading._active` just after its thread state appears: while a thread
@@ -427,6 +431,10 @@ pub struct ProcessWalker {
     frozen: Option<Frozen>,
     /// `--blocking`: the threads' /proc stat files, kept open between passes.
     frozen_stats: HashMap<u32, ThreadStat>,
+    /// The main thread's /proc stat, when it was last looked at, and whether it was stopped.
+    leader: Option<ThreadStat>,
+    stopped_checked: Option<Instant>,
+    stopped: bool,
 }
 
 /// Where the interpreter's thread-list head and GIL word are read from: one region when they
@@ -465,6 +473,7 @@ impl ProcessWalker {
     pub fn new(interp: Interpreter) -> Result<ProcessWalker, Error> {
         let mem = Remote::new(interp.pid);
         let layout = interp.layout;
+        let leader = ThreadStat::open(interp.pid, interp.pid);
         // Not mapped yet: the loader is still placing the segment; `ready` reads it again.
         let interp_addr = match mem.read_u64(interp.runtime + layout.runtime_interpreters_head as u64) {
             Err(Error::NotMapped { .. }) => 0,
@@ -496,11 +505,24 @@ impl ProcessWalker {
             head_seen: (0, 0),
             frozen: None,
             frozen_stats: HashMap::new(),
+            leader,
+            stopped_checked: None,
+            stopped: false,
         })
     }
 
     pub fn pid(&self) -> u32 {
         self.interp.pid
+    }
+
+    /// Whether the process is stopped (a group stop stops every thread; so does a debugger),
+    /// re-checked every STOPPED_CHECK_EVERY. Nothing runs there: its threads count as idle.
+    fn is_stopped(&mut self) -> bool {
+        if self.stopped_checked.is_none_or(|t| t.elapsed() >= STOPPED_CHECK_EVERY) {
+            self.stopped_checked = Some(Instant::now());
+            self.stopped = self.leader.as_mut().and_then(|s| s.state()).is_some_and(|c| c == b'T' || c == b't');
+        }
+        self.stopped
     }
 
     /// True once the interpreter has a thread state (the runtime is initialised). Until then
@@ -528,6 +550,10 @@ impl ProcessWalker {
         self.pass += 1;
         let mut counts = PassCounts::default();
         if self.interp_addr == 0 && !self.ready() {
+            return Ok(counts);
+        }
+        // A stopped process runs nothing: no samples, or with --idle, samples that say so.
+        if self.is_stopped() && !opts.idle {
             return Ok(counts);
         }
         self.refresh_names(new_threads);
@@ -779,6 +805,9 @@ impl ProcessWalker {
     /// a /proc read per sample.
     fn status(&mut self, tstate: u64, holder: u64) -> (bool, bool) {
         let gil = holder == tstate;
+        if self.stopped {
+            return (gil, false);
+        }
         let slot = self.threads.get_mut(&tstate).unwrap();
         if let Some(f) = &self.frozen {
             return (gil, gil || f.running.get(&slot.tid).copied().unwrap_or(true));
