@@ -357,15 +357,29 @@ fn disconnect_from_a_launch_ends_the_program_by_default_and_keeps_it_if_asked() 
     assert!(wait_gone(pid, Duration::from_secs(1)), "disconnect must end a launched program");
     assert!(saved_profile(&dap).0.exists());
 
-    let (mut dap, pid) = launch_long(&ws);
+    let mut dap = Dap::stdio(&[]);
+    dap.initialize(json!({}));
+    dap.ok("launch", ws.launch_args(4.0, 0));
+    let pid = started_pid(&mut dap);
     dap.ok("disconnect", json!({"terminateDebuggee": false}));
+    let said: String = dap.events("output").iter().map(|e| e["body"]["output"].as_str().unwrap().to_string()).collect();
+    let log = said.split("its output now goes to ").nth(1).and_then(|s| s.lines().next()).unwrap_or_else(|| panic!("{said}")).trim().to_string();
     // Kept even past the adapter's end, however it ends.
     unsafe { libc::kill(dap.pid() as i32, libc::SIGKILL) };
     dap.wait_exit(Duration::from_secs(5)).expect("a SIGKILLed adapter is gone");
     std::thread::sleep(Duration::from_millis(500));
     assert!(!wait_gone(pid, Duration::from_millis(100)), "terminateDebuggee: false keeps it running");
     assert!(saved_profile(&dap).0.exists());
-    unsafe { libc::kill(pid as i32, libc::SIGKILL) };
+    // Its last print (after the adapter was gone) reached the log: it did not die of a broken
+    // pipe, as it did when Ember's end closed the pipes it printed into.
+    assert!(wait_gone(pid, Duration::from_secs(15)), "the program ends on its own");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let mut text = String::new();
+    while !text.contains("workload done") && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+        text = std::fs::read_to_string(&log).unwrap_or_default();
+    }
+    assert!(text.contains("workload done") && !text.contains("BrokenPipe"), "{log}: {text}");
 }
 
 #[test]

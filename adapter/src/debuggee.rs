@@ -6,7 +6,9 @@ use crate::live::{Recording, SharedProfile};
 use crate::profile::{Meta, Profile};
 use nix::sys::signal::{kill, killpg, Signal};
 use nix::unistd::Pid;
-use std::io::BufRead;
+use std::os::fd::OwnedFd;
+use std::os::unix::process::CommandExt;
+use tokio::io::AsyncBufReadExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -32,8 +34,8 @@ pub struct Debuggee {
     pub saved: Option<PathBuf>,
     /// The end was reported (saved or not): it is reported once.
     pub concluded: bool,
-    /// Threads forwarding the program's stdout/stderr; joined (briefly) before `exited`.
-    pub forwarders: Vec<std::thread::JoinHandle<()>>,
+    /// A launched program's stdout/stderr, forwarded; drained (briefly) before `exited`.
+    pub output: ProgramOutput,
     /// Started in the editor's terminal: where `ember run-in-terminal` writes its exit code.
     pub status_file: Option<tempfile::TempPath>,
     /// Launched by Ember: ends the program if Ember goes away without releasing it.
@@ -95,11 +97,7 @@ impl Debuggee {
 
     /// Waits (at most a second) for the program's output to be forwarded.
     pub async fn drain_output(&mut self) {
-        let deadline = Instant::now() + Duration::from_secs(1);
-        while self.forwarders.iter().any(|t| !t.is_finished()) && Instant::now() < deadline {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        self.forwarders.retain(|t| !t.is_finished());
+        self.output.drain(Duration::from_secs(1)).await;
     }
 }
 
@@ -232,18 +230,72 @@ async fn escalate(pids: &[u32], group: bool) {
 }
 
 /// Forwards a pipe line by line through `emit` until it closes.
-pub fn forward(pipe: impl std::io::Read + Send + 'static, emit: impl Fn(String) + Send + 'static) -> std::thread::JoinHandle<()> {
-    std::thread::spawn(move || {
-        let mut r = std::io::BufReader::new(pipe);
-        let mut line = Vec::new();
-        loop {
-            line.clear();
-            match r.read_until(b'\n', &mut line) {
-                Ok(0) | Err(_) => break,
-                Ok(_) => emit(String::from_utf8_lossy(&line).into_owned()),
+/// A launched program's stdout and stderr: pipes read by tasks that pass each line on, and a
+/// copy of each pipe kept to hand over if the program outlives the session.
+#[derive(Default)]
+pub struct ProgramOutput {
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+    pipes: Vec<OwnedFd>,
+}
+
+impl ProgramOutput {
+    /// Forwards `pipe` line by line to `emit`. Needs the tokio runtime.
+    pub fn forward(&mut self, pipe: impl Into<OwnedFd>, emit: impl Fn(String) + Send + 'static) -> std::io::Result<()> {
+        let fd: OwnedFd = pipe.into();
+        self.pipes.push(fd.try_clone()?);
+        let mut r = tokio::io::BufReader::new(tokio::net::unix::pipe::Receiver::from_owned_fd(fd)?);
+        self.tasks.push(tokio::spawn(async move {
+            let mut line = Vec::new();
+            loop {
+                line.clear();
+                match r.read_until(b'\n', &mut line).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(_) => emit(String::from_utf8_lossy(&line).into_owned()),
+                }
             }
+        }));
+        Ok(())
+    }
+
+    /// Waits, at most `timeout`, until everything the program wrote was forwarded (it ended).
+    pub async fn drain(&mut self, timeout: Duration) {
+        let deadline = Instant::now() + timeout;
+        while self.tasks.iter().any(|t| !t.is_finished()) && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(10)).await;
         }
-    })
+        self.tasks.retain(|t| !t.is_finished());
+    }
+
+    /// The program goes on without Ember (DAP `disconnect` with `terminateDebuggee: false`):
+    /// had Ember just exited, closing the pipes' read ends, its next print would fail with a
+    /// broken pipe. Its output is appended to `log` instead, by a `cat` per pipe that lives
+    /// as long as the program's output does. False if there was nothing to hand over.
+    pub async fn hand_over(&mut self, log: &Path) -> std::io::Result<bool> {
+        if self.pipes.is_empty() {
+            return Ok(false);
+        }
+        for t in self.tasks.drain(..) {
+            t.abort();
+            let _ = t.await;
+        }
+        if let Some(dir) = log.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        let file = std::fs::OpenOptions::new().create(true).append(true).open(log)?;
+        for fd in self.pipes.drain(..) {
+            // The forwarder made the pipe non-blocking; `cat` expects a blocking read.
+            let flags = nix::fcntl::OFlag::from_bits_truncate(nix::fcntl::fcntl(&fd, nix::fcntl::FcntlArg::F_GETFL)?);
+            nix::fcntl::fcntl(&fd, nix::fcntl::FcntlArg::F_SETFL(flags - nix::fcntl::OFlag::O_NONBLOCK))?;
+            std::process::Command::new("cat")
+                .stdin(std::process::Stdio::from(fd))
+                .stdout(file.try_clone()?)
+                .stderr(std::process::Stdio::null())
+                // Its own group: a signal to Ember's group (the editor ending it) does not reach it.
+                .process_group(0)
+                .spawn()?;
+        }
+        Ok(true)
+    }
 }
 
 /// Meta for a new recording.

@@ -14,6 +14,7 @@ use crate::web::{WebOptions, WebServer};
 use ember_sampler::Target;
 use nix::sys::signal::Signal;
 use serde_json::{json, Value};
+use std::os::fd::OwnedFd;
 use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -204,7 +205,7 @@ impl Adapter {
         if terminal && self.caps.run_in_terminal {
             let (pid, status_file) = self.run_in_terminal(&lp).await?;
             let rec = start_recording(Target::Pid(pid), config, meta, journal).await.map_err(ErrorMessage::from)?;
-            self.started(rec, true, label, lp.plan, Vec::new()).await;
+            self.started(rec, true, label, lp.plan, debuggee::ProgramOutput::default()).await;
             if let Some(d) = &mut self.debuggee {
                 d.status_file = Some(status_file);
             }
@@ -232,20 +233,20 @@ impl Adapter {
             format!("could not start {}: {e}. Check `python` in your launch configuration", lp.command[0])
         })?;
         let pid = child.id();
+        let client = self.client.clone();
         let output = |category: &'static str| {
-            let client = self.client.clone();
+            let client = client.clone();
             move |line: String| client.event("output", json!({"category": category, "output": line}))
         };
-        let mut forwarders = Vec::new();
-        if let Some(out) = child.stdout.take() {
-            forwarders.push(debuggee::forward(out, output("stdout")));
-        }
-        if let Some(err) = child.stderr.take() {
-            forwarders.push(debuggee::forward(err, output("stderr")));
+        let mut forwarded = debuggee::ProgramOutput::default();
+        for (pipe, category) in [(child.stdout.take().map(OwnedFd::from), "stdout"), (child.stderr.take().map(OwnedFd::from), "stderr")] {
+            if let Some(Err(e)) = pipe.map(|p| forwarded.forward(p, output(category))) {
+                self.output("console", &format!("Ember cannot show the program's {category} ({e}).\n"));
+            }
         }
         match start_recording(Target::Child(child), config, meta, journal).await {
             Ok(rec) => {
-                self.started(rec, true, label, lp.plan, forwarders).await;
+                self.started(rec, true, label, lp.plan, forwarded).await;
                 if let Some(d) = &mut self.debuggee {
                     d.watchdog = watchdog;
                 }
@@ -258,10 +259,7 @@ impl Adapter {
                     let _ = debuggee::signal(pid, true, Signal::SIGKILL);
                 }
                 // Its output (often the reason it ended) goes out before the error.
-                let deadline = Instant::now() + Duration::from_secs(1);
-                while forwarders.iter().any(|t| !t.is_finished()) && Instant::now() < deadline {
-                    tokio::time::sleep(Duration::from_millis(10)).await;
-                }
+                forwarded.drain(Duration::from_secs(1)).await;
                 let text = if ended {
                     format!(
                         "{label} ended before Ember could sample it ({e}). A program that ends this quickly has nothing to sample: profile a longer run. Its own output is in the Debug Console"
@@ -340,7 +338,7 @@ impl Adapter {
         let meta = debuggee::meta(cmdline(pid), &plan.config);
         let journal = self.journal(&plan.output_dir, &label);
         let rec = start_recording(Target::Pid(pid), plan.config.clone(), meta, journal).await.map_err(ErrorMessage::from)?;
-        self.started(rec, false, label, plan, Vec::new()).await;
+        self.started(rec, false, label, plan, debuggee::ProgramOutput::default()).await;
         Ok(Value::Null)
     }
 
@@ -355,7 +353,7 @@ impl Adapter {
     }
 
     /// Sampling runs: start the page, tell the user where it is, and watch progress.
-    async fn started(&mut self, rec: Recording, launched: bool, label: String, plan: Plan, forwarders: Vec<std::thread::JoinHandle<()>>) {
+    async fn started(&mut self, rec: Recording, launched: bool, label: String, plan: Plan, output: debuggee::ProgramOutput) {
         let shared = rec.shared.clone();
         let pid = rec.pid;
         match WebServer::start_in(WebOptions::default(), shared.clone(), Some(plan.workspace.clone())).await {
@@ -409,7 +407,7 @@ impl Adapter {
             paused: false,
             saved: None,
             concluded: false,
-            forwarders,
+            output,
             status_file: None,
             watchdog: None,
             idle: plan.config.idle,
@@ -552,6 +550,15 @@ impl Adapter {
                 debuggee::terminate(d.pid, d.launched).await;
             } else if let Some(dog) = d.watchdog.take().filter(|_| !kill) {
                 dog.release();
+            }
+            if !kill && d.launched && d.alive() {
+                let log = d.output_dir.join(format!("{}-{}.output.log", crate::profile::store::sanitize(&d.stem), d.pid));
+                let text = match d.output.hand_over(&log).await {
+                    Ok(true) => format!("The program (PID {}) keeps running without Ember; its output now goes to {}\n", d.pid, log.display()),
+                    Ok(false) => format!("The program (PID {}) keeps running without Ember.\n", d.pid),
+                    Err(e) => format!("The program (PID {}) keeps running without Ember, but its output could not be redirected to {} ({e}): it may stop at its next print.\n", d.pid, log.display()),
+                };
+                self.client.event("output", json!({"category": "console", "output": text}));
             }
             if !kill && d.paused {
                 // Detaching must never leave the program stopped.

@@ -127,7 +127,7 @@ fn write_latest(dir: &Path, name: &str) -> anyhow::Result<()> {
 }
 
 /// Keeps file names portable: letters, digits, `.`, `_`, `-`; anything else becomes `_`.
-fn sanitize(stem: &str) -> String {
+pub fn sanitize(stem: &str) -> String {
     let s: String = stem
         .chars()
         .map(|c| if c.is_ascii_alphanumeric() || c == '.' || c == '_' || c == '-' { c } else { '_' })
