@@ -573,10 +573,12 @@ fn duration_ends_sampling_saves_and_ends_the_session() {
     // About 1.5 s of two busy threads at 200 Hz (600), fewer on a loaded machine; never the
     // 60 s the program would run.
     assert!((50..=800).contains(&samples), "{samples}");
-    // The program outlived the recording; the client's disconnect ends it.
-    assert!(dap.events("exited").is_empty());
+    // The launched program ends with the recording, as with `ember record -d`, before
+    // `terminated`: not left to a client's disconnect.
+    assert!(wait_gone(pid, Duration::from_millis(200)), "the program outlived its recording");
+    let said: String = dap.events("output").iter().map(|e| e["body"]["output"].as_str().unwrap().to_string()).collect();
+    assert!(said.contains(&format!("duration is over: stopping the program (PID {pid})")), "{said}");
     dap.ok("disconnect", json!({}));
-    assert!(wait_gone(pid, Duration::from_secs(1)));
 }
 
 #[test]

@@ -596,6 +596,15 @@ impl Adapter {
         self.conclude().await;
         let Some(d) = &self.debuggee else { return };
         let launched = d.launched;
+        // Sampling ends on its own with the program still there only when `duration` is over:
+        // a launched program then ends with the session (as `ember record -d` does), not
+        // left running unseen until a disconnect.
+        if launched && d.alive() {
+            let pid = d.pid;
+            self.output("console", &format!("The recording's duration is over: stopping the program (PID {pid}).\n"));
+            debuggee::terminate(pid, true).await;
+        }
+        let Some(d) = &self.debuggee else { return };
         let (mut code, sig) = {
             let p = d.shared.updates.borrow();
             (p.exit_code, p.exit_signal)
