@@ -338,7 +338,9 @@ impl Index {
 
 impl View {
     /// The stats of the file at `path`: the same path, or else the profile path that shares the
-    /// longest tail of components with it (profiles may hold relative or other-machine paths).
+    /// longest tail of components with it (profiles may hold relative or other-machine paths,
+    /// as from a container). A profile path that names another file on this machine is never
+    /// taken for it: tests/inventory.py must not show shop/inventory.py's timings.
     pub fn file(&self, path: &str) -> Option<&FileStats> {
         if let Some(f) = self.files.get(path) {
             return Some(f);
@@ -346,8 +348,13 @@ impl View {
         let name = path.rsplit(['/', '\\']).next()?;
         let candidates = self.by_name.get(name)?;
         let want: Vec<&str> = path.rsplit(['/', '\\']).filter(|c| !c.is_empty() && *c != ".").collect();
+        let another_local_file = |c: &str| {
+            let c = std::path::Path::new(c);
+            c.is_absolute() && c.exists() && std::fs::canonicalize(c).ok() != std::fs::canonicalize(path).ok()
+        };
         candidates
             .iter()
+            .filter(|c| !another_local_file(c))
             .map(|c| {
                 let have = c.rsplit(['/', '\\']).filter(|c| !c.is_empty() && *c != ".");
                 (have.zip(&want).take_while(|(a, b)| a == *b).count(), c)
@@ -505,6 +512,31 @@ mod tests {
         let v = ix.view(&p, None);
         assert_eq!(v.file("/home/me/project/w/lib/util.py").unwrap().path, "/w/lib/util.py");
         assert_eq!(v.file("/else/app.py").unwrap().path, "/w/app.py");
+    }
+
+    /// Two files of one name on this machine: each gets only its own timings, not the other's.
+    #[test]
+    fn a_profile_path_naming_another_local_file_is_not_matched() {
+        let dir = tempfile::tempdir().unwrap();
+        let (shop, tests) = (dir.path().join("shop/inventory.py"), dir.path().join("tests/inventory.py"));
+        for f in [&shop, &tests] {
+            std::fs::create_dir_all(f.parent().unwrap()).unwrap();
+            std::fs::write(f, "x = 1\n").unwrap();
+        }
+        let mut p = Profile::new(Meta::default());
+        let t = p.thread(1, 1, Some("MainThread"));
+        let f = p.intern_function(shop.to_str().unwrap(), "stock", 1);
+        let fr = p.intern_frame(f, 1);
+        let s = p.intern_stack_path(&[fr]).unwrap();
+        p.push_sample(0, t, s, FLAG_RUNNING);
+        let ix = Index::build(&p);
+        let v = ix.view(&p, None);
+        assert!(v.file(shop.to_str().unwrap()).is_some());
+        assert!(v.file(tests.to_str().unwrap()).is_none(), "tests/inventory.py took shop/inventory.py's timings");
+        // The same file by another spelling (a symlinked folder) still matches.
+        let link = dir.path().join("link");
+        std::os::unix::fs::symlink(dir.path().join("shop"), &link).unwrap();
+        assert!(v.file(link.join("inventory.py").to_str().unwrap()).is_some());
     }
 
     #[test]

@@ -75,7 +75,8 @@ pub fn recover(dir: &Path) -> Vec<Result<Recovered, String>> {
     found
 }
 
-/// The newest profile in `dir`: the one `latest` names, or else the newest `*.ember` by name.
+/// The newest profile in `dir`: the one `latest` names, or else the most recently written
+/// `*.ember`.
 /// None when the folder does not exist or holds no profile.
 pub fn latest_in_dir(dir: &Path) -> anyhow::Result<Option<PathBuf>> {
     if !dir.is_dir() {
@@ -99,21 +100,37 @@ pub fn latest_in_dir(dir: &Path) -> anyhow::Result<Option<PathBuf>> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
         Err(e) => return Err(e).with_context(|| format!("cannot read {}", pointer.display())),
     }
-    newest_by_name(dir)
+    newest_written(dir)
 }
 
-fn newest_by_name(dir: &Path) -> anyhow::Result<Option<PathBuf>> {
-    let mut best: Option<String> = None;
+/// The most recently written `*.ember` in `dir` (by modification time; by name between equals).
+fn newest_written(dir: &Path) -> anyhow::Result<Option<PathBuf>> {
+    let mut best: Option<(SystemTime, String)> = None;
     for entry in std::fs::read_dir(dir).with_context(|| format!("cannot list {}", dir.display()))? {
         let entry = entry?;
         let name = entry.file_name().to_string_lossy().into_owned();
-        if name.ends_with(&format!(".{}", file::EXTENSION)) && !name.starts_with('.') && entry.path().is_file()
-            && best.as_ref().is_none_or(|b| name > *b)
-        {
-            best = Some(name);
+        if !name.ends_with(&format!(".{}", file::EXTENSION)) || name.starts_with('.') {
+            continue;
+        }
+        let Ok(meta) = std::fs::metadata(entry.path()) else { continue };
+        let key = (meta.modified().unwrap_or(UNIX_EPOCH), name);
+        if meta.is_file() && best.as_ref().is_none_or(|b| key > *b) {
+            best = Some(key);
         }
     }
-    Ok(best.map(|b| dir.join(b)))
+    Ok(best.map(|(_, b)| dir.join(b)))
+}
+
+/// A profile written somewhere else than through `save_in_dir` (`ember record -o
+/// .ember/after-fix.ember`, `ember convert`): when its folder is a profile folder (named
+/// `.ember`, or with a `latest` pointer), `latest` is moved to it, so the editors showing
+/// that folder's newest profile show this one. Best effort: the profile is saved either way.
+pub fn note_written(path: &Path) {
+    let (Some(dir), Some(name)) = (path.parent(), path.file_name().and_then(|n| n.to_str())) else { return };
+    let dir = if dir.as_os_str().is_empty() { Path::new(".") } else { dir };
+    if dir.join(LATEST).is_file() || dir.file_name().is_some_and(|n| n == ".ember") {
+        let _ = write_latest(dir, name);
+    }
 }
 
 fn write_latest(dir: &Path, name: &str) -> anyhow::Result<()> {
@@ -215,13 +232,37 @@ mod tests {
     fn latest_falls_back_to_newest_file_and_rejects_paths() {
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path();
-        std::fs::write(dir.join("20250101T000000Z-a.ember"), b"x").unwrap();
         std::fs::write(dir.join("20260101T000000Z-b.ember"), b"x").unwrap();
+        std::fs::write(dir.join("after-fix.ember"), b"x").unwrap();
+        std::fs::write(dir.join("20250101T000000Z-a.ember"), b"x").unwrap();
+        let age = |name: &str, secs: u64| {
+            let f = std::fs::File::options().write(true).open(dir.join(name)).unwrap();
+            f.set_modified(SystemTime::now() - std::time::Duration::from_secs(secs)).unwrap();
+        };
+        age("20260101T000000Z-b.ember", 20);
+        age("after-fix.ember", 30);
+        age("20250101T000000Z-a.ember", 40);
+        // The most recently written, whatever its name.
         assert_eq!(latest_in_dir(dir).unwrap(), Some(dir.join("20260101T000000Z-b.ember")));
+        age("after-fix.ember", 10);
+        assert_eq!(latest_in_dir(dir).unwrap(), Some(dir.join("after-fix.ember")));
+        age("after-fix.ember", 30);
         std::fs::write(dir.join(LATEST), "gone.ember\n").unwrap();
         assert_eq!(latest_in_dir(dir).unwrap(), Some(dir.join("20260101T000000Z-b.ember")));
         std::fs::write(dir.join(LATEST), "../../etc/passwd\n").unwrap();
         let err = latest_in_dir(dir).unwrap_err().to_string();
         assert!(err.contains("should hold the file name"), "{err}");
+    }
+
+    #[test]
+    fn a_profile_written_into_a_profile_folder_becomes_latest() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = tmp.path().join(".ember");
+        std::fs::create_dir(&store).unwrap();
+        note_written(&store.join("after-fix.ember"));
+        assert_eq!(std::fs::read_to_string(store.join(LATEST)).unwrap().trim(), "after-fix.ember");
+        // Elsewhere, nothing is created.
+        note_written(&tmp.path().join("p.ember"));
+        assert!(!tmp.path().join(LATEST).exists());
     }
 }

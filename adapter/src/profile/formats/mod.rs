@@ -160,7 +160,9 @@ pub fn write(format: Format, p: &Profile, out: &Path) -> anyhow::Result<()> {
         return w.flush().with_context(fail);
     }
     if format == Format::Ember {
-        return file::save(out, p);
+        file::save(out, p)?;
+        crate::profile::store::note_written(out);
+        return Ok(());
     }
     let dir = file::folder(out);
     let fail = || format!("cannot write {} to {}", format.name(), out.display());
