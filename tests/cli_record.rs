@@ -323,6 +323,23 @@ fn errors_say_what_to_do() {
         assert!(stderr(&o).contains("out of range"), "{flag} {value}: {}", stderr(&o));
     }
 
+    // A program that ends at once: its exit status, not a PID to check with `ps`. (Ember may
+    // also be quick enough to catch a sample; then the recording succeeds.)
+    let dir = tempfile::tempdir().unwrap();
+    let quick = dir.path().join("quick.ember");
+    for _ in 0..3 {
+        let o = ember(&["record", "-o", quick.to_str().unwrap(), "--", &python("3.12"), "-c", "import sys; sys.exit(3)"]);
+        if !o.status.success() {
+            assert!(stderr(&o).contains("ended (exit status: 3) before Ember could take a first sample") && !stderr(&o).contains("ps`"), "{}", stderr(&o));
+        }
+    }
+    // No samples for a flamegraph: why, and no pointer to a journal that is not there.
+    let svg = dir.path().join("idle.svg");
+    let o = ember(&["record", "-o", svg.to_str().unwrap(), "--", &python("3.12"), "-c", "import time; time.sleep(0.6)"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("no flamegraph was written") && stderr(&o).contains("--idle") && !stderr(&o).contains(".partial"), "{}", stderr(&o));
+    assert!(std::fs::read_dir(dir.path()).unwrap().all(|e| !e.unwrap().file_name().to_string_lossy().starts_with("idle")));
+
     let o = ember(&["dump", "999999999"]);
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("no process with PID"), "{}", stderr(&o));

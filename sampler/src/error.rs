@@ -33,7 +33,7 @@ pub enum Error {
     #[error("could not start {program:?}: {source}")]
     Spawn { program: PathBuf, #[source] source: std::io::Error },
 
-    #[error("PID {pid} exited before its Python interpreter was ready ({status})")]
+    #[error("the program (PID {pid}) ended ({status}) before Ember could take a first sample: a program this short has nothing to sample")]
     ExitedEarly { pid: u32, status: String },
 
     #[error("timed out after {secs:.1}s waiting for the Python interpreter in PID {pid} to start")]

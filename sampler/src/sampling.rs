@@ -31,11 +31,8 @@ pub(crate) fn start(target: Target, config: Config) -> Result<Session, Error> {
         Target::Pid(pid) => (pid, None),
         Target::Child(c) => (c.id(), Some(c)),
     };
-    match child {
-        // One that exited already is reported with its status below.
-        Some(_) if !process::exists(pid) => return Err(Error::NoSuchProcess(pid)),
-        Some(_) => {}
-        None => process::check_exists(pid)?,
+    if child.is_none() {
+        process::check_exists(pid)?;
     }
     // `None`: not Python itself, sampled through its Python subprocesses as they appear.
     let root = wait_for_python(pid, child.as_mut(), config.start_timeout, config.subprocesses)
@@ -43,9 +40,13 @@ pub(crate) fn start(target: Target, config: Config) -> Result<Session, Error> {
     let root = match root {
         Ok(r) => r,
         Err(e) => {
-            if let Some(c) = child {
-                stop_program(c);
+            let Some(mut c) = child else { return Err(e) };
+            // A program that ended while being looked at reads as gone or half-unmapped:
+            // its exit is the reason to give, with its status.
+            if let Some(st) = exit_status(&mut c) {
+                return Err(Error::ExitedEarly { pid, status: st.to_string() });
             }
+            stop_program(c);
             return Err(e);
         }
     };
@@ -192,6 +193,19 @@ fn is_launcher(exe: &str) -> bool {
 
 /// A program started for a recording that cannot go ahead is not left running unseen: it and
 /// what it started get SIGTERM, then SIGKILL after a second, and it is reaped.
+/// The child's exit status if it has exited or does within 100 ms (an error reading it may
+/// come just before the kernel marks it exited).
+fn exit_status(child: &mut std::process::Child) -> Option<std::process::ExitStatus> {
+    let deadline = Instant::now() + Duration::from_millis(100);
+    loop {
+        match child.try_wait() {
+            Ok(Some(st)) => return Some(st),
+            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(5)),
+            _ => return None,
+        }
+    }
+}
+
 fn stop_program(mut child: std::process::Child) {
     use nix::sys::signal::{kill, Signal};
     use nix::unistd::Pid;

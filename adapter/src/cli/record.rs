@@ -200,13 +200,20 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             profile.meta.command_line.join(" ")
         );
     }
+    if profile.samples.is_empty() && format == Format::Svg {
+        // Nothing to draw, nothing worth keeping (the empty journal goes with its drop): say
+        // why it is empty rather than fail on the drawing.
+        drop(journal);
+        let why = empty_hint(pid, why_empty(pid, 0, args.idle, args.gil)).map(|h| format!("\n{h}")).unwrap_or_default();
+        anyhow::bail!("no samples were recorded, so no flamegraph was written to {}{why}", output.display());
+    }
     if let Err(e) = write_output(&output, format, &profile) {
         return Err(match &journal {
-            Some(j) => {
+            Some(j) if j.path().exists() => {
                 let kept = j.path().display();
                 e.context(format!("the recording is kept in {kept}: `ember convert {kept} -o FILE` writes it elsewhere"))
             }
-            None => e,
+            _ => e,
         });
     }
     if let Some(j) = journal {

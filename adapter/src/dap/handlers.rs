@@ -261,8 +261,12 @@ impl Adapter {
                 // Its output (often the reason it ended) goes out before the error.
                 forwarded.drain(Duration::from_secs(1)).await;
                 let text = if ended {
+                    let how = match &e {
+                        ember_sampler::Error::ExitedEarly { status, .. } => status.clone(),
+                        other => other.to_string(),
+                    };
                     format!(
-                        "{label} ended before Ember could sample it ({e}). A program that ends this quickly has nothing to sample: profile a longer run. Its own output is in the Debug Console"
+                        "{label} ended before Ember could sample it ({how}). A program that ends this quickly has nothing to sample: profile a longer run. Its own output is in the Debug Console"
                     )
                 } else {
                     format!("{e}. The program's own output, if any, is in the Debug Console")
