@@ -331,6 +331,27 @@ fn an_empty_session_says_why_in_launch_json_words() {
     assert_eq!(saved_profile(&dap).1, 0);
 }
 
+/// The duration ends while the editor holds an attached program paused: the session ends and
+/// the program runs again (it used to stay stopped, with nobody left to resume it).
+#[test]
+fn a_duration_ending_during_a_pause_resumes_an_attached_program() {
+    let ws = Workspace::new();
+    let target = KillOnDrop(Command::new(python()).args(["-c", "while True: pass"]).spawn().unwrap());
+    let pid = target.0.id();
+    std::thread::sleep(Duration::from_millis(300));
+    let mut dap = Dap::stdio(&[]);
+    dap.initialize(json!({}));
+    dap.ok("attach", json!({"processId": pid, "cwd": ws.path(), "duration": 1.5}));
+    started_pid(&mut dap);
+    dap.ok("pause", json!({"threadId": pid}));
+    dap.wait_event("stopped", TIMEOUT);
+    assert_eq!(state_of(pid), Some('T'));
+    dap.wait_event("terminated", TIMEOUT);
+    std::thread::sleep(Duration::from_millis(100));
+    assert!(matches!(state_of(pid), Some('R' | 'S')), "left in state {:?}", state_of(pid));
+    dap.ok("disconnect", json!({}));
+}
+
 #[test]
 fn attach_then_disconnect_with_terminate_debuggee_ends_it() {
     let ws = Workspace::new();

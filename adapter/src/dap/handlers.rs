@@ -608,6 +608,11 @@ impl Adapter {
             self.output("console", &format!("The recording's duration is over: stopping the program (PID {pid}).\n"));
             debuggee::terminate(pid, true).await;
         }
+        // An attached program paused from the editor is never left stopped by the session's end.
+        if let Some(d) = self.debuggee.as_mut().filter(|d| !d.launched && d.paused) {
+            let _ = d.signal(Signal::SIGCONT);
+            d.paused = false;
+        }
         let Some(d) = &self.debuggee else { return };
         let (mut code, sig) = {
             let p = d.shared.updates.borrow();
