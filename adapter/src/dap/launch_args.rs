@@ -93,11 +93,22 @@ impl Scalar {
 }
 
 impl StrOrList {
-    fn into_vec(self, split: bool) -> Vec<String> {
+    fn into_vec(self) -> Vec<String> {
         match self {
-            StrOrList::One(s) if split => s.into_string().split_whitespace().map(str::to_string).collect(),
             StrOrList::One(s) => vec![s.into_string()],
             StrOrList::Many(v) => v.into_iter().map(Scalar::into_string).collect(),
+        }
+    }
+
+    /// Command-line arguments: a list as given, a string split as a shell would (quotes keep
+    /// `"two words"` one argument; VS Code's `${command:pickArgs}` gives a string).
+    fn into_args(self) -> Result<Vec<String>, String> {
+        match self {
+            StrOrList::One(s) => {
+                let s = s.into_string();
+                shlex::split(&s).ok_or_else(|| format!("`args` {s:?} has an unclosed quote: close it, or give `args` as a list"))
+            }
+            many => Ok(many.into_vec()),
         }
     }
 }
@@ -268,7 +279,7 @@ impl LaunchArgs {
         };
         let mut command = match self.python.clone() {
             Some(p) => {
-                let v = p.into_vec(false);
+                let v = p.into_vec();
                 if v.is_empty() || v[0].is_empty() {
                     return Err("`python` is empty: give the path of a Python interpreter, or leave it out".into());
                 }
@@ -308,7 +319,7 @@ impl LaunchArgs {
                 command.push(m.clone());
             }
         }
-        command.extend(self.args.clone().map(|a| a.into_vec(true)).unwrap_or_default());
+        command.extend(self.args.clone().map(StrOrList::into_args).transpose()?.unwrap_or_default());
         Ok(LaunchPlan { command, cwd, env: self.env.clone(), console: self.console, label, plan })
     }
 }
@@ -454,7 +465,11 @@ mod tests {
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(&venv_py, std::fs::Permissions::from_mode(0o755)).unwrap();
         let n = parse_launch(&json!({"program": "app.py", "args": ["--port", 8000, 1.5]})).unwrap();
-        assert_eq!(n.args.clone().unwrap().into_vec(true), vec!["--port", "8000", "1.5"]);
+        assert_eq!(n.args.clone().unwrap().into_args().unwrap(), vec!["--port", "8000", "1.5"]);
+        let quoted = parse_launch(&json!({"args": "--name 'two words' \"and three words\" plain"})).unwrap();
+        assert_eq!(quoted.args.unwrap().into_args().unwrap(), vec!["--name", "two words", "and three words", "plain"]);
+        let open = parse_launch(&json!({"args": "--name 'two words"})).unwrap();
+        assert!(open.args.unwrap().into_args().unwrap_err().contains("unclosed quote"));
         let a = parse_launch(&json!({"module": "http.server", "args": "8000 --bind 127.0.0.1", "cwd": dir.path(), "rate": "max", "outputDir": "out"})).unwrap();
         let p = a.resolve().unwrap();
         assert_eq!(p.command, vec![venv_py.to_string_lossy().into_owned(), "-m".into(), "http.server".into(), "8000".into(), "--bind".into(), "127.0.0.1".into()]);
