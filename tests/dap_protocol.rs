@@ -67,7 +67,19 @@ fn malformed_frames_are_logged_and_skipped() {
     assert_eq!(caps["supportsTerminateRequest"], true);
     // Nothing was answered for the garbage: the first message is initialize's response.
     assert_eq!(dap.seen[0]["command"], "initialize");
+    // A broken request still gets its (error) answer: a client waiting on it would hang.
+    let bad = br#"{"seq":"7","type":"request","command":"threads"}"#;
+    dap.send_raw(format!("Content-Length: {}\r\n\r\n", bad.len()).as_bytes());
+    dap.send_raw(bad);
+    let bad = br#"{"seq":8,"type":"request"}"#;
+    dap.send_raw(format!("Content-Length: {}\r\n\r\n", bad.len()).as_bytes());
+    dap.send_raw(bad);
     dap.ok("disconnect", json!({}));
+    let answers: Vec<&Value> = dap.seen.iter().filter(|m| m["type"] == "response" && m["success"] == false).collect();
+    assert_eq!(answers.len(), 2, "{:#?}", dap.seen);
+    assert_eq!((answers[0]["request_seq"].as_i64(), answers[0]["command"].as_str()), (Some(7), Some("threads")));
+    assert_eq!(answers[1]["request_seq"].as_i64(), Some(8));
+    assert!(answers[1]["message"].as_str().unwrap().contains("could not read this request"), "{}", answers[1]);
     dap.close_and_wait(Duration::from_secs(5)).expect("exits");
     let text = std::fs::read_to_string(&log).unwrap();
     assert!(text.contains("not JSON"), "{text}");

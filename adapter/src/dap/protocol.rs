@@ -12,6 +12,23 @@ pub struct Request {
     pub arguments: Value,
 }
 
+impl Request {
+    /// What to answer a `"type": "request"` message that did not parse (`seq` not a number, no
+    /// `command`): its seq and command as far as they can be read. None for other messages.
+    pub fn rejected(v: &Value) -> Option<Request> {
+        if v.get("type").and_then(Value::as_str) != Some("request") {
+            return None;
+        }
+        let seq = match v.get("seq") {
+            Some(Value::Number(n)) => n.as_i64().unwrap_or(0),
+            Some(Value::String(s)) => s.trim().parse().unwrap_or(0),
+            _ => 0,
+        };
+        let command = v.get("command").and_then(Value::as_str).unwrap_or_default().to_string();
+        Some(Request { seq, command, arguments: Value::Null })
+    }
+}
+
 #[derive(Debug, Clone, Deserialize)]
 pub struct Response {
     pub request_seq: i64,

@@ -103,12 +103,14 @@ where
     let (req_tx, req_rx) = mpsc::unbounded_channel::<Request>();
     let pending = client.pending.clone();
     let reader_log = log.clone();
+    let reply_client = client.clone();
     let reader = tokio::spawn(async move {
         let mut frames = FramedRead::new(reader, DapCodec::default());
         while let Some(frame) = frames.next().await {
             match frame {
                 Ok(Frame::Message(v)) => {
                     reader_log.line("<-", &v.to_string());
+                    let v_copy = if v.get("type").and_then(Value::as_str) == Some("request") { v.clone() } else { Value::Null };
                     match Incoming::parse(v) {
                         Ok(Incoming::Request(r)) => {
                             if req_tx.send(r).is_err() {
@@ -121,7 +123,14 @@ where
                             }
                         }
                         Ok(Incoming::Event) => {}
-                        Err(e) => reader_log.error(&format!("ignored a message: {e}")),
+                        Err(e) => {
+                            reader_log.error(&format!("ignored a message: {e}"));
+                            // A request, however broken, gets its answer: a client waiting
+                            // on it would otherwise hang.
+                            if let Some(reply) = Request::rejected(&v_copy) {
+                                reply_client.respond(&reply, Err(ErrorMessage::new(format!("Ember could not read this request: {e}"))));
+                            }
+                        }
                     }
                 }
                 Ok(Frame::Malformed(why)) => reader_log.error(&format!("skipped a malformed frame: {why}")),
