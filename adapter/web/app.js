@@ -313,7 +313,7 @@ function hover(view, hit, e) {
       }
       const hot = tree.line && tree.line[v] && tree.line[v] !== prof.funcLine[f] ? ` · hottest line ${tree.line[v]}` : '';
       tip.innerHTML = `<b>${esc(prof.funcLabel(f))}</b><div class="sub">${esc(prof.funcFileName(f))}:${prof.funcLine[f]} · ${ORIGINS[prof.funcOrigin[f]]}${hot}</div>
-        <div>total: ${tree.total[v]} samples (${secs(tree.total[v], prof)}) · ${pct(tree.total[v], all)} of all · ${pct(tree.total[v], zr)} of zoom</div>
+        <div>total: ${tree.total[v]} samples (${secs(tree.total[v], prof)}) · ${pct(tree.total[v], all)} of all${inZoom(tree, v, view.zoom) ? ` · ${pct(tree.total[v], zr)} of zoom` : ''}</div>
         <div>self: ${tree.self[v]} samples (${secs(tree.self[v], prof)}) · ${pct(tree.self[v], all)} of all</div>
         <div class="sub">threads: ${esc(threadNames(tree.mask[v], prof))}</div>${diff}
         <div class="sub">click: zoom · Ctrl/Cmd-click: open in editor</div>`;
@@ -324,6 +324,14 @@ function hover(view, hit, e) {
   tip.style.left = `${Math.min(e.clientX + 14, innerWidth - w - 4)}px`;
   tip.style.top = `${e.clientY + 16 + h > innerHeight ? e.clientY - h - 8 : e.clientY + 16}px`;
   S.timings.hover = performance.now() - t0;
+}
+
+// Whether `v` is the zoomed frame or under it: the frames drawn above a zoom (its callers)
+// hold more than the zoom, so a share "of zoom" means nothing for them (it read 233%).
+function inZoom(tree, v, zoom) {
+  if (!zoom) return false;
+  for (let n = v; n >= 0; n = tree.parent[n]) if (n === zoom) return true;
+  return false;
 }
 
 // ---------- details panel ----------

@@ -108,7 +108,8 @@ test('hover shows function, file:line, total and self, % of all and of the zoom,
   let t = await tooltip();
   assert.match(t, /fetch/);
   assert.match(t, /site-packages\/requests\/api\.py:20/);
-  assert.match(t, /total: 300 samples \(300\.0 ms\) · 18\.8% of all · 18\.8% of zoom/);
+  assert.match(t, /total: 300 samples \(300\.0 ms\) · 18\.8% of all/);
+  assert.doesNotMatch(t, /of zoom/);  // nothing zoomed: "of all" says it
   assert.match(t, /self: 300 samples/);
   assert.match(t, /threads: MainThread/);
   await shot(page, 'flame-tooltip');
@@ -117,6 +118,18 @@ test('hover shows function, file:line, total and self, % of all and of the zoom,
   await page.mouse.move(r2.x + 5, r2.y + 5);
   t = await tooltip();
   assert.match(t, /18\.8% of all · 30\.0% of zoom/);
+  // Zoomed on fetch, its caller main is drawn above it and holds more than the zoom: no
+  // share of the zoom for it (it read 233%); fetch itself is all of it.
+  await clickFrame(page, 'fetch');
+  const m = await frameRect(page, 'main');
+  await page.mouse.move(m.x + 5, m.y + 5);
+  t = await tooltip();
+  assert.match(t, /total: 1000 samples/);
+  assert.doesNotMatch(t, /of zoom/);
+  const f = await frameRect(page, 'fetch');
+  await page.mouse.move(f.x + 5, f.y + 5);
+  assert.match(await tooltip(), /100\.0% of zoom/);
+  await clickFrame(page, 'main');
   const p = await frameRect(page, 'parse', 0);
   await page.mouse.move(p.x + 5, p.y + 5);
   assert.match(await tooltip(), /total: 400 samples/);
@@ -163,5 +176,24 @@ test('flame orientation puts the root at the bottom', async () => {
   assert.ok(box - flame[0].y < 60, 'root rows at the bottom of the view');
   await shot(page, 'flame-flame');
   await page.click('#orientation');
+  assert.deepEqual(page.errors, []);
+});
+
+test('a narrow window puts the side panel under the flamegraph', async () => {
+  await reset();
+  const before = page.viewportSize();
+  await page.setViewportSize({ width: 600, height: 800 });
+  await sleep(200);
+  const [flame, side] = await page.evaluate(() => ['flame', 'side'].map((id) => {
+    const r = document.getElementById(id).getBoundingClientRect();
+    return { x: r.x, y: r.y, w: r.width, h: r.height };
+  }));
+  assert.ok(flame.w > 560, `flamegraph ${flame.w}px wide of 600`);
+  assert.ok(side.y >= flame.y + flame.h - 1, 'side panel below the flamegraph');
+  const r = await frameRect(page, 'main');
+  assert.ok(r && r.w > 300, 'frames drawn across the width');
+  await shot(page, 'flame-narrow');
+  await page.setViewportSize(before);
+  await sleep(200);
   assert.deepEqual(page.errors, []);
 });

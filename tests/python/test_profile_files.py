@@ -90,13 +90,18 @@ def test_speedscope_output_is_valid_speedscope(tmp_path, name):
         assert prof["endValue"] == pytest.approx(prof["startValue"] + sum(prof["weights"]))
 
 
-def test_speedscope_weights_carry_real_time(tmp_path):
-    # Austin's lines carry each sample's time, so the weights are those times, not a constant.
+def test_speedscope_weighs_each_sample_one_interval(tmp_path):
+    # As py-spy's speedscope files do: a sample stands for one sampling interval. (Weighing it
+    # by the time to its thread's next sample credited idle gaps to the stack before them.)
     out = tmp_path / "p.json"
     convert(FIXTURES / "austin4.txt", out)
     doc = json.loads(out.read_text())
     weights = [w for p in doc["profiles"] for w in p["weights"]]
-    assert len(set(weights)) > 10
+    assert len(set(weights)) == 1 and weights[0] > 0
+    collapsed = tmp_path / "p.txt"
+    convert(FIXTURES / "austin4.txt", collapsed, "--format", "collapsed")
+    counted = sum(int(line.rsplit(" ", 1)[1]) for line in collapsed.read_text().splitlines() if line.strip())
+    assert len(weights) == counted
 
 
 def test_pprof_decodes_with_protobuf(tmp_path):
