@@ -8,9 +8,9 @@ use nix::sys::signal::{kill, killpg, Signal};
 use nix::unistd::Pid;
 use std::os::fd::OwnedFd;
 use std::os::unix::process::CommandExt;
-use tokio::io::AsyncBufReadExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use tokio::io::AsyncBufReadExt;
 
 /// Escalation steps of `terminate`: SIGINT, then SIGTERM, then SIGKILL after these waits.
 pub const INT_WAIT: Duration = Duration::from_secs(2);
@@ -229,7 +229,6 @@ async fn escalate(pids: &[u32], group: bool) {
     }
 }
 
-/// Forwards a pipe line by line through `emit` until it closes.
 /// A launched program's stdout and stderr: pipes read by tasks that pass each line on, and a
 /// copy of each pipe kept to hand over if the program outlives the session.
 #[derive(Default)]

@@ -191,8 +191,6 @@ fn is_launcher(exe: &str) -> bool {
     matches!(base, "sh" | "bash" | "dash" | "zsh" | "fish" | "env" | "pyenv" | "time" | "nice" | "nohup" | "exec")
 }
 
-/// A program started for a recording that cannot go ahead is not left running unseen: it and
-/// what it started get SIGTERM, then SIGKILL after a second, and it is reaped.
 /// The child's exit status if it has exited or does within 100 ms (an error reading it may
 /// come just before the kernel marks it exited).
 fn exit_status(child: &mut std::process::Child) -> Option<std::process::ExitStatus> {
@@ -206,6 +204,8 @@ fn exit_status(child: &mut std::process::Child) -> Option<std::process::ExitStat
     }
 }
 
+/// A program started for a recording that cannot go ahead is not left running unseen: it and
+/// what it started get SIGTERM, then SIGKILL after a second, and it is reaped.
 fn stop_program(mut child: std::process::Child) {
     use nix::sys::signal::{kill, Signal};
     use nix::unistd::Pid;

@@ -348,9 +348,10 @@ impl View {
         let name = path.rsplit(['/', '\\']).next()?;
         let candidates = self.by_name.get(name)?;
         let want: Vec<&str> = path.rsplit(['/', '\\']).filter(|c| !c.is_empty() && *c != ".").collect();
+        let here = std::fs::canonicalize(path).ok();
         let another_local_file = |c: &str| {
             let c = std::path::Path::new(c);
-            c.is_absolute() && c.exists() && std::fs::canonicalize(c).ok() != std::fs::canonicalize(path).ok()
+            c.is_absolute() && c.exists() && std::fs::canonicalize(c).ok() != here
         };
         candidates
             .iter()

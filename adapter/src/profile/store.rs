@@ -126,8 +126,8 @@ fn newest_written(dir: &Path) -> anyhow::Result<Option<PathBuf>> {
 /// `.ember`, or with a `latest` pointer), `latest` is moved to it, so the editors showing
 /// that folder's newest profile show this one. Best effort: the profile is saved either way.
 pub fn note_written(path: &Path) {
-    let (Some(dir), Some(name)) = (path.parent(), path.file_name().and_then(|n| n.to_str())) else { return };
-    let dir = if dir.as_os_str().is_empty() { Path::new(".") } else { dir };
+    let Some(name) = path.file_name().and_then(|n| n.to_str()) else { return };
+    let dir = file::folder(path);
     if dir.join(LATEST).is_file() || dir.file_name().is_some_and(|n| n == ".ember") {
         let _ = write_latest(dir, name);
     }

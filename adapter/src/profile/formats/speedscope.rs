@@ -147,6 +147,9 @@ pub fn read(bytes: &[u8]) -> anyhow::Result<Profile> {
         }
         let mut t = s.start_value * scale;
         let unit = s.weights.iter().copied().filter(|w| w.is_finite() && *w > 0.0).fold(f64::INFINITY, f64::min);
+        if interval.is_none() && unit.is_finite() {
+            interval = Some(unit * scale);
+        }
         for (k, (sample, w)) in s.samples.iter().zip(&s.weights).enumerate() {
             stack.clear();
             let mut parent = None;
@@ -177,9 +180,6 @@ pub fn read(bytes: &[u8]) -> anyhow::Result<Profile> {
                 b.add_timed(thread, &stack, (t + c as f64 * unit * scale).max(0.0) as u64, 0);
             }
             t += w * scale;
-            if interval.is_none() && unit.is_finite() {
-                interval = Some(unit * scale);
-            }
         }
         max_end = max_end.max(s.end_value * scale).max(t);
         if s.weights.contains(&0.0) {
