@@ -601,3 +601,20 @@ fn a_program_that_is_not_python_is_stopped_and_nothing_is_written() {
     assert!(err.contains("no Python process ran under it"), "{err}");
     assert!(!out.exists());
 }
+
+/// Ctrl-C (here a SIGTERM, which reaches Ember alone) while Ember still waits for a slow
+/// launcher to exec Python ends Ember at once, and the launcher with it; it used to wait out
+/// the 20 s start timeout.
+#[test]
+fn a_signal_while_waiting_for_python_stops_at_once() {
+    let started = std::time::Instant::now();
+    let child = Command::new(EMBER).args(["record", "-o", "/dev/null", "--", "sh", "-c", "sleep 30; exec python3 -c pass"]).stderr(Stdio::piped()).spawn().unwrap();
+    std::thread::sleep(Duration::from_millis(1000));
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), nix::sys::signal::Signal::SIGTERM).unwrap();
+    let o = child.wait_with_output().unwrap();
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("stopped while waiting for the Python interpreter") && err.contains("was stopped"), "{err}");
+    assert!(started.elapsed() < Duration::from_secs(6), "took {:?}: {err}", started.elapsed());
+    assert!(gone_within(pid_in(&err, "interpreter in"), Duration::from_secs(3)), "the launcher runs on: {err}");
+}

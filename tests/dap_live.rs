@@ -708,3 +708,75 @@ fn blocking_launch_pauses_for_each_sample_and_the_program_still_ends_normally() 
     assert!(samples > 50, "{samples}");
     assert!(function_names(&path).iter().any(|n| n == "spin"));
 }
+
+#[test]
+fn stopping_a_launch_that_still_waits_for_python_is_answered_at_once() {
+    let ws = Workspace::new();
+    // A launcher that takes its time to exec Python (a slow `poetry run`, a wrapper script).
+    std::fs::write(ws.path().join("slow.sh"), "sleep 30\n").unwrap();
+    let mut dap = Dap::stdio(&[]);
+    dap.initialize(json!({}));
+    let launch = dap.send_request("launch", json!({"program": "slow.sh", "python": "/bin/sh", "cwd": ws.path()}));
+    std::thread::sleep(Duration::from_millis(1000));
+    // The adapter's children: the launcher and its watchdog.
+    let sh: Vec<u32> = children_of(dap.pid()).into_iter().filter(|c| std::fs::read_to_string(format!("/proc/{c}/comm")).is_ok_and(|n| n.trim() == "sh")).collect();
+    assert_eq!(sh.len(), 1, "the launcher runs: {sh:?}");
+    let asked = Instant::now();
+    let disconnect = dap.send_request("disconnect", json!({}));
+    let r = dap.response_to(launch, "launch");
+    assert_eq!(r["success"], false, "{r}");
+    assert!(r["message"].as_str().unwrap().contains("session ended while Ember waited for Python"), "{r}");
+    assert_eq!(dap.response_to(disconnect, "disconnect")["success"], true);
+    // Without the cancel, both waited out the 20 s start timeout.
+    assert!(asked.elapsed() < Duration::from_secs(5), "answered after {:?}", asked.elapsed());
+    assert!(wait_gone(sh[0], Duration::from_secs(3)), "the launcher (PID {}) was left running", sh[0]);
+}
+
+#[test]
+fn a_program_in_the_terminal_that_cannot_be_profiled_is_not_left_running() {
+    let ws = Workspace::new();
+    std::fs::write(ws.path().join("notpy.sh"), "exec sleep 60\n").unwrap();
+    let mut dap = Dap::stdio(&[]);
+    dap.initialize(json!({"supportsRunInTerminalRequest": true}));
+    let seq = dap.send_request("launch", json!({"program": "notpy.sh", "python": "/bin/sh", "cwd": ws.path(), "console": "integratedTerminal"}));
+    let req = dap.wait_request("runInTerminal");
+    let argv: Vec<String> = req["arguments"]["args"].as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_string()).collect();
+    let mut term = KillOnDrop(Command::new(&argv[0]).args(&argv[1..]).current_dir(ws.path()).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap());
+    dap.send_response(&req, json!({"processId": term.0.id()}));
+    let r = dap.response_to(seq, "launch");
+    assert_eq!(r["success"], false, "{r}");
+    let m = r["message"].as_str().unwrap();
+    assert!(m.contains("is not a Python process") && m.contains("The program was stopped"), "{m}");
+    // The terminal's wrapper exits once the program it runs has ended.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while term.0.try_wait().unwrap().is_none() {
+        assert!(Instant::now() < deadline, "the program in the terminal runs on after a failed launch");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    dap.ok("disconnect", json!({}));
+}
+
+#[test]
+fn sigterm_to_a_tcp_server_ends_its_sessions_with_terminated() {
+    let ws = Workspace::new();
+    let mut server = KillOnDrop(Command::new(BIN).args(["dap", "--port", "0"]).stdout(Stdio::piped()).spawn().unwrap());
+    let mut line = String::new();
+    BufReader::new(server.0.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let port: u16 = line.trim().rsplit(':').next().unwrap().parse().unwrap();
+    let mut dap = Dap::tcp(port);
+    dap.initialize(json!({}));
+    dap.ok("launch", ws.launch_args(60.0, 0));
+    let pid = started_pid(&mut dap);
+    std::thread::sleep(Duration::from_millis(500));
+    unsafe { libc::kill(server.0.id() as i32, libc::SIGTERM) };
+    dap.wait_event("terminated", Duration::from_secs(15));
+    assert!(saved_profile(&dap).0.exists(), "the profile is saved and named before `terminated`");
+    assert!(wait_gone(pid, Duration::from_secs(2)));
+    let status = server.0.wait().unwrap();
+    assert!(status.success(), "{status}");
+}
+
+/// The processes whose parent is `pid`.
+fn children_of(pid: u32) -> Vec<u32> {
+    std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")).unwrap_or_default().split_whitespace().filter_map(|p| p.parse().ok()).collect()
+}

@@ -39,6 +39,9 @@ pub enum Error {
     #[error("timed out after {secs:.1}s waiting for the Python interpreter in PID {pid} to start")]
     StartTimeout { pid: u32, secs: f64 },
 
+    #[error("stopped while waiting for the Python interpreter in PID {pid} to start: nothing was recorded")]
+    Cancelled { pid: u32 },
+
     #[error("reading {what} of PID {pid}: {source}")]
     Io { pid: u32, what: String, #[source] source: std::io::Error },
 

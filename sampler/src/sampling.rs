@@ -35,7 +35,7 @@ pub(crate) fn start(target: Target, config: Config) -> Result<Session, Error> {
         process::check_exists(pid)?;
     }
     // `None`: not Python itself, sampled through its Python subprocesses as they appear.
-    let root = wait_for_python(pid, child.as_mut(), config.start_timeout, config.subprocesses)
+    let root = wait_for_python(pid, child.as_mut(), &config)
         .and_then(|interp| interp.map(|i| root_walker(i, pid, child.as_mut(), &config)).transpose());
     let root = match root {
         Ok(r) => r,
@@ -106,6 +106,9 @@ fn root_walker(interp: Interpreter, pid: u32, mut child: Option<&mut std::proces
         if Instant::now() > deadline {
             return Err(Error::StartTimeout { pid, secs: config.start_timeout.as_secs_f64() });
         }
+        if config.cancel.load(Ordering::Relaxed) {
+            return Err(Error::Cancelled { pid });
+        }
         std::thread::sleep(Duration::from_micros(200));
     }
     Ok(root)
@@ -119,7 +122,8 @@ fn root_walker(interp: Interpreter, pid: u32, mut child: Option<&mut std::proces
 /// A program that is not Python but runs Python in a child process (`sh -c 'python app.py'`,
 /// `make test`): with `subprocesses`, `None`, the session samples its Python children as they
 /// appear (as py-spy does); without, an error that says to add `--subprocesses`.
-fn wait_for_python(pid: u32, mut child: Option<&mut std::process::Child>, timeout: Duration, subprocesses: bool) -> Result<Option<Interpreter>, Error> {
+fn wait_for_python(pid: u32, mut child: Option<&mut std::process::Child>, config: &Config) -> Result<Option<Interpreter>, Error> {
+    let (timeout, subprocesses) = (config.start_timeout, config.subprocesses);
     let mut start = Instant::now();
     let mut exe = process::exe(pid);
     let mut children_looked = Instant::now();
@@ -168,6 +172,9 @@ fn wait_for_python(pid: u32, mut child: Option<&mut std::process::Child>, timeou
             // the segment that holds its data (seen 14 ms after spawning 3.15 through ld.so).
             Err(Error::NotMapped { .. }) if start.elapsed() < timeout && just_started() => {}
             Err(e) => return Err(e),
+        }
+        if config.cancel.load(Ordering::Relaxed) {
+            return Err(Error::Cancelled { pid });
         }
         std::thread::sleep(Duration::from_micros(500));
     }

@@ -82,6 +82,10 @@ pub struct Config {
     pub channel_batches: usize,
     /// How long to wait for a spawned program's interpreter to come up.
     pub start_timeout: Duration,
+    /// Set from another thread to give up waiting for the interpreter: `start` then returns
+    /// [`Error::Cancelled`] (and stops a program it was given to start). An editor that ends a
+    /// session while its launch still waits should not wait out `start_timeout`.
+    pub cancel: Arc<AtomicBool>,
 }
 
 impl Default for Config {
@@ -95,6 +99,7 @@ impl Default for Config {
             blocking: false,
             channel_batches: 256,
             start_timeout: Duration::from_secs(20),
+            cancel: Arc::default(),
         }
     }
 }

@@ -73,9 +73,14 @@ fn parse_duration(s: &str) -> Result<Duration, String> {
 }
 
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+/// The start's `Config::cancel`: Ctrl-C while Ember still waits for the interpreter.
+static CANCEL_START: std::sync::OnceLock<std::sync::Arc<AtomicBool>> = std::sync::OnceLock::new();
 
 extern "C" fn on_signal(_: libc::c_int) {
     INTERRUPTED.store(true, Ordering::SeqCst);
+    if let Some(c) = CANCEL_START.get() {
+        c.store(true, Ordering::SeqCst);
+    }
 }
 
 fn install_signal_handlers() {
@@ -138,6 +143,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         timed: true,
         ..Meta::default()
     };
+    let _ = CANCEL_START.set(config.cancel.clone());
     install_signal_handlers();
     let recording = Recording::start(target, config, meta, journal).map_err(|e| match spawned {
         // The sampler stops a program it was given to start but cannot profile.

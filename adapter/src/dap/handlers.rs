@@ -102,7 +102,7 @@ impl Adapter {
                 r = requests.recv() => match r {
                     Some(req) => if self.handle(req).await == Flow::Stop { break },
                     None => {
-                        self.client_gone("the client closed the connection").await;
+                        self.client_gone("the client closed the connection", false).await;
                         break;
                     }
                 },
@@ -111,7 +111,7 @@ impl Adapter {
                 },
                 r = shutdown.changed(), if watching => match r {
                     Ok(()) if *shutdown.borrow() => {
-                        self.client_gone("Ember received SIGTERM").await;
+                        self.client_gone("Ember received SIGTERM", true).await;
                         break;
                     }
                     Ok(()) => {}
@@ -194,7 +194,7 @@ impl Adapter {
         let lp = launch_args::parse_launch(args)?.resolve()?;
         self.warn_unknown(args, launch_args::LAUNCH_FIELDS, "launch");
         let label = lp.label.clone();
-        let config = lp.plan.config.clone();
+        let config = ember_sampler::Config { cancel: self.client.ending.flag(), ..lp.plan.config.clone() };
         let meta = debuggee::meta(lp.command.clone(), &config);
         let terminal = matches!(lp.console, Console::IntegratedTerminal | Console::ExternalTerminal);
         // Before the program starts: saving a journal left behind can take a moment.
@@ -204,7 +204,21 @@ impl Adapter {
         }
         if terminal && self.caps.run_in_terminal {
             let (pid, status_file) = self.run_in_terminal(&lp).await?;
-            let rec = start_recording(Target::Pid(pid), config, meta, journal).await.map_err(ErrorMessage::from)?;
+            let rec = match start_recording(Target::Pid(pid), config, meta, journal).await {
+                Ok(rec) => rec,
+                Err(e) => {
+                    // Not our child, so the sampler did not stop it: it must not run on unprofiled.
+                    let running = debuggee::alive(pid);
+                    if running {
+                        debuggee::terminate(pid, false).await;
+                    }
+                    return Err(ErrorMessage::new(match e {
+                        ember_sampler::Error::Cancelled { pid } => format!("the session ended while Ember waited for Python to start in PID {pid}: the program was stopped"),
+                        e if running => format!("{e}. The program was stopped; its output is in the terminal"),
+                        e => format!("{e}. Its output is in the terminal"),
+                    }));
+                }
+            };
             self.started(rec, true, label, lp.plan, debuggee::ProgramOutput::default()).await;
             if let Some(d) = &mut self.debuggee {
                 d.status_file = Some(status_file);
@@ -251,6 +265,11 @@ impl Adapter {
                     d.watchdog = watchdog;
                 }
                 Ok(Value::Null)
+            }
+            Err(ember_sampler::Error::Cancelled { pid }) => {
+                // The sampler stopped the program; the disconnect that cancelled it follows.
+                forwarded.drain(Duration::from_secs(1)).await;
+                Err(ErrorMessage::new(format!("the session ended while Ember waited for Python to start in PID {pid}: the program was stopped")))
             }
             Err(e) => {
                 // The sampler could not read it: do not leave it running unprofiled.
@@ -304,20 +323,33 @@ impl Adapter {
         let env: serde_json::Map<String, Value> =
             lp.env.iter().map(|(k, v)| (k.clone(), v.clone().map(Value::String).unwrap_or(Value::Null))).collect();
         let kind = if lp.console == Console::ExternalTerminal { "external" } else { "integrated" };
-        self.client
-            .request(
-                "runInTerminal",
-                json!({"kind": kind, "title": format!("Ember: {}", lp.label), "cwd": lp.cwd, "args": args, "env": env}),
-                Duration::from_secs(30),
-            )
-            .await
-            .map_err(|e| format!("could not start the program in the terminal: {e}. Set \"console\": \"internalConsole\" to run it without one"))?;
+        let ending = self.client.ending.clone();
+        let cancelled = || ErrorMessage::new("the session ended before the terminal started the program");
+        let asked = self.client.request(
+            "runInTerminal",
+            json!({"kind": kind, "title": format!("Ember: {}", lp.label), "cwd": lp.cwd, "args": args, "env": env}),
+            Duration::from_secs(30),
+        );
+        tokio::select! {
+            r = asked => r.map_err(|e| format!("could not start the program in the terminal: {e}. Set \"console\": \"internalConsole\" to run it without one"))?,
+            _ = ending.raised() => return Err(cancelled()),
+        };
         // "error: ..." when the program could not start, else its PID.
         let written = debuggee::read_when_written(&pidfile, Duration::from_secs(30), |t| match t.strip_prefix("error: ") {
             Some(e) => Some(Err(e.to_string())),
             None => t.parse::<u32>().ok().map(Ok),
         });
-        match written.await {
+        let written = tokio::select! {
+            w = written => w,
+            _ = ending.raised() => {
+                // It may have started just now: it must not run on unseen.
+                if let Some(pid) = std::fs::read_to_string(&pidfile).ok().and_then(|t| t.trim().parse::<u32>().ok()) {
+                    debuggee::terminate(pid, true).await;
+                }
+                return Err(cancelled());
+            }
+        };
+        match written {
             Some(Ok(pid)) => Ok((pid, statusfile)),
             Some(Err(e)) => Err(ErrorMessage::new(format!("{e}. Check `python` and `program` in your launch configuration"))),
             None => Err(ErrorMessage::new("the terminal did not start the program within 30 s. Set \"console\": \"internalConsole\" to run it without one")),
@@ -337,7 +369,8 @@ impl Adapter {
         if !std::path::Path::new(&format!("/proc/{pid}")).exists() {
             return Err(ErrorMessage::new(format!("no process with PID {pid} exists (it may have exited): pick a running Python process, e.g. with `ps -ef | grep python`")));
         }
-        let plan = a.sampling.plan(&launch_args::workspace(a.cwd.as_deref())?)?;
+        let mut plan = a.sampling.plan(&launch_args::workspace(a.cwd.as_deref())?)?;
+        plan.config.cancel = self.client.ending.flag();
         let label = process_label(pid);
         let meta = debuggee::meta(cmdline(pid), &plan.config);
         let journal = self.journal(&plan.output_dir, &label);
@@ -576,7 +609,7 @@ impl Adapter {
 
     /// The client is gone (stream closed) or Ember was told to stop: save first (a SIGKILL may
     /// follow), then end a program Ember launched; an attached one is left running.
-    async fn client_gone(&mut self, why: &str) {
+    async fn client_gone(&mut self, why: &str, connected: bool) {
         self.client.log.line("--", why);
         self.conclude().await;
         if let Some(d) = &mut self.debuggee {
@@ -585,6 +618,12 @@ impl Adapter {
             } else if d.paused {
                 let _ = d.signal(Signal::SIGCONT);
             }
+        }
+        // Told to stop (SIGTERM) with the client still there: it learns the session is over
+        // rather than finding the connection closed.
+        if connected && !self.terminated_sent {
+            self.client.event("terminated", json!({}));
+            self.terminated_sent = true;
         }
     }
 

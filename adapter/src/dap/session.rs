@@ -10,10 +10,11 @@ use super::protocol::{ErrorMessage, Incoming, Outgoing, Request, Response};
 use futures::{SinkExt, StreamExt};
 use serde_json::Value;
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{mpsc, oneshot, watch, Notify};
 use tokio_util::codec::{FramedRead, FramedWrite};
 
 /// The sending half of a session, cheap to clone.
@@ -24,6 +25,41 @@ pub struct Client {
     seq: Arc<Mutex<i64>>,
     pending: Arc<Mutex<HashMap<i64, oneshot::Sender<Response>>>>,
     pub log: Log,
+    /// Raised by the reader as soon as `disconnect` or `terminate` arrives, ahead of the
+    /// requests queued before it: a launch still waiting (for the interpreter, for the
+    /// terminal) gives up instead of holding the session for up to its timeout.
+    pub ending: Ending,
+}
+
+/// See [`Client::ending`]. Once raised it stays raised: the session is ending.
+#[derive(Clone, Default)]
+pub struct Ending {
+    flag: Arc<AtomicBool>,
+    notify: Arc<Notify>,
+}
+
+impl Ending {
+    fn raise(&self) {
+        self.flag.store(true, Ordering::SeqCst);
+        self.notify.notify_waiters();
+    }
+
+    /// The flag itself, for the sampler's wait (`Config::cancel`).
+    pub fn flag(&self) -> Arc<AtomicBool> {
+        self.flag.clone()
+    }
+
+    /// Resolves once raised.
+    pub async fn raised(&self) {
+        loop {
+            // Created before the check, so a raise between the two is not missed.
+            let notified = self.notify.notified();
+            if self.flag.load(Ordering::SeqCst) {
+                return;
+            }
+            notified.await;
+        }
+    }
 }
 
 impl Client {
@@ -85,6 +121,7 @@ where
         seq: Arc::new(Mutex::new(0)),
         pending: Arc::new(Mutex::new(HashMap::new())),
         log: log.clone(),
+        ending: Ending::default(),
     };
 
     let writer_log = log.clone();
@@ -113,6 +150,9 @@ where
                     let v_copy = if v.get("type").and_then(Value::as_str) == Some("request") { v.clone() } else { Value::Null };
                     match Incoming::parse(v) {
                         Ok(Incoming::Request(r)) => {
+                            if matches!(r.command.as_str(), "disconnect" | "terminate") {
+                                reply_client.ending.raise();
+                            }
                             if req_tx.send(r).is_err() {
                                 break;
                             }
