@@ -780,3 +780,21 @@ fn sigterm_to_a_tcp_server_ends_its_sessions_with_terminated() {
 fn children_of(pid: u32) -> Vec<u32> {
     std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")).unwrap_or_default().split_whitespace().filter_map(|p| p.parse().ok()).collect()
 }
+
+#[test]
+fn the_program_gets_the_variables_of_env_file_with_env_winning() {
+    let ws = Workspace::new();
+    std::fs::write(ws.path().join("show_env.py"), "import os\nprint('GREETING', os.environ.get('GREETING'), os.environ.get('TARGET'))\nimport time; time.sleep(0.3)\n").unwrap();
+    std::fs::write(ws.path().join(".env"), "GREETING=hello\nTARGET=file\n").unwrap();
+    let mut dap = Dap::stdio(&[]);
+    dap.initialize(json!({}));
+    dap.ok("launch", json!({"program": "show_env.py", "cwd": ws.path(), "python": python(), "env": {"TARGET": "env"}}));
+    dap.wait_event("terminated", TIMEOUT);
+    let text = dap.events("output").iter().map(|e| e["body"]["output"].as_str().unwrap().to_string()).collect::<String>();
+    assert!(text.contains("GREETING hello env\n"), "{text}");
+    assert!(text.contains(&format!("Ember set 2 environment variables from {}", ws.path().join(".env").display())), "{text}");
+    let mut dap = Dap::stdio(&[]);
+    dap.initialize(json!({}));
+    let m = dap.fails("launch", json!({"program": "show_env.py", "cwd": ws.path(), "python": python(), "envFile": "nope.env"}));
+    assert!(m.contains("`envFile`") && m.contains("nope.env"), "{m}");
+}

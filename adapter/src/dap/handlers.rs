@@ -199,6 +199,9 @@ impl Adapter {
         let terminal = matches!(lp.console, Console::IntegratedTerminal | Console::ExternalTerminal);
         // Before the program starts: saving a journal left behind can take a moment.
         let journal = self.journal(&lp.plan.output_dir, &label);
+        if let Some((file, n)) = &lp.env_file {
+            self.output("console", &format!("Ember set {n} environment variables from {} (`envFile`; `env` wins over it)\n", file.display()));
+        }
         if terminal && !self.caps.run_in_terminal {
             self.output("console", "This client cannot run programs in a terminal (no runInTerminal support): the program's output appears here instead.\n");
         }

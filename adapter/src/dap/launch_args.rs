@@ -127,6 +127,9 @@ pub struct LaunchArgs {
     /// `null` removes a variable from the inherited environment.
     #[serde(default)]
     pub env: HashMap<String, Option<String>>,
+    /// A dotenv file (debugpy's `envFile`); `env` wins over it.
+    #[serde(default)]
+    pub env_file: Option<String>,
     #[serde(default)]
     pub python: Option<StrOrList>,
     #[serde(default)]
@@ -172,7 +175,7 @@ fn process_id<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u32>, D::Error> 
 
 /// Every field Ember reads; schemas/{launch,attach}.schema.json document exactly these.
 pub const LAUNCH_FIELDS: &[&str] = &[
-    "program", "module", "args", "cwd", "env", "python", "console",
+    "program", "module", "args", "cwd", "env", "envFile", "python", "console",
     "rate", "duration", "subprocesses", "idle", "gil", "blocking", "outputDir",
 ];
 pub const ATTACH_FIELDS: &[&str] = &["processId", "cwd", "rate", "duration", "subprocesses", "idle", "gil", "blocking", "outputDir"];
@@ -209,6 +212,8 @@ pub struct LaunchPlan {
     pub command: Vec<String>,
     pub cwd: PathBuf,
     pub env: HashMap<String, Option<String>>,
+    /// The dotenv file read into `env`, and how many variables it gave.
+    pub env_file: Option<(PathBuf, usize)>,
     pub console: Console,
     /// Short name for titles and file names: the script's stem or the module.
     pub label: String,
@@ -268,12 +273,13 @@ impl LaunchArgs {
     pub fn resolve(&self) -> Result<LaunchPlan, String> {
         let cwd = workspace(self.cwd.as_deref())?;
         let plan = self.sampling.plan(&cwd)?;
-        let env_path = match self.env.get("PATH") {
+        let (env, env_file) = self.environment(&cwd)?;
+        let env_path = match env.get("PATH") {
             Some(Some(p)) => Some(p.clone()),
             Some(None) => None,
             None => std::env::var("PATH").ok(),
         };
-        let venv = match self.env.get("VIRTUAL_ENV") {
+        let venv = match env.get("VIRTUAL_ENV") {
             Some(v) => v.clone(),
             None => std::env::var("VIRTUAL_ENV").ok(),
         };
@@ -320,7 +326,37 @@ impl LaunchArgs {
             }
         }
         command.extend(self.args.clone().map(StrOrList::into_args).transpose()?.unwrap_or_default());
-        Ok(LaunchPlan { command, cwd, env: self.env.clone(), console: self.console, label, plan })
+        Ok(LaunchPlan { command, cwd, env, env_file, console: self.console, label, plan })
+    }
+
+    /// `env` over the variables of `envFile` (debugpy's rule: `env` wins). Without `envFile`,
+    /// `<cwd>/.env` is read when it exists, as VS Code's Python extension does by default.
+    fn environment(&self, cwd: &Path) -> Result<(HashMap<String, Option<String>>, Option<(PathBuf, usize)>), String> {
+        let file = match self.env_file.as_deref().filter(|f| !f.trim().is_empty()) {
+            Some(f) => {
+                let p = cwd.join(f);
+                if !p.is_file() {
+                    return Err(format!("`envFile` {} not found: fix `envFile` (relative paths start from `cwd`, {}) or leave it out", p.display(), cwd.display()));
+                }
+                Some(p)
+            }
+            None => Some(cwd.join(".env")).filter(|p| p.is_file()),
+        };
+        let mut env = HashMap::new();
+        let mut read = None;
+        if let Some(p) = file {
+            let bad = |e: dotenvy::Error| format!("`envFile` {}: {e}. Lines are KEY=value; fix the file or set `envFile` to another", p.display());
+            let mut n = 0;
+            for item in dotenvy::from_path_iter(&p).map_err(bad)? {
+                let (k, v) = item.map_err(bad)?;
+                // A later line wins, as in a shell.
+                env.insert(k, Some(v));
+                n += 1;
+            }
+            read = Some((p, n));
+        }
+        env.extend(self.env.clone());
+        Ok((env, read))
     }
 }
 
@@ -454,6 +490,37 @@ mod tests {
         assert!(p.plan.config.idle && !p.plan.config.gil);
         assert_eq!(p.env.get("B"), Some(&None));
         assert_eq!(p.console, Console::InternalConsole);
+    }
+
+    #[test]
+    fn env_file_like_debugpy() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("app.py"), "print(1)\n").unwrap();
+        let launch = |extra: serde_json::Value| {
+            let mut v = json!({"program": "app.py", "cwd": dir.path(), "python": "/bin/sh"});
+            v.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+            parse_launch(&v).unwrap().resolve()
+        };
+        // No .env, no envFile: nothing read.
+        assert_eq!(launch(json!({})).unwrap().env_file, None);
+        // <cwd>/.env is read by default; `env` wins over it; quotes and comments as dotenv has them.
+        std::fs::write(dir.path().join(".env"), "# settings\nA=from-file\nB=\"two words\"\nC=3\nC=4\n").unwrap();
+        let p = launch(json!({"env": {"A": "from-env"}})).unwrap();
+        assert_eq!(p.env_file, Some((dir.path().join(".env"), 4)));
+        assert_eq!(p.env.get("A"), Some(&Some("from-env".into())));
+        assert_eq!(p.env.get("B"), Some(&Some("two words".into())));
+        assert_eq!(p.env.get("C"), Some(&Some("4".into())), "a later line wins");
+        // A named file instead, relative to cwd.
+        std::fs::write(dir.path().join("dev.env"), "D=1\n").unwrap();
+        let p = launch(json!({"envFile": "dev.env"})).unwrap();
+        assert_eq!(p.env_file, Some((dir.path().join("dev.env"), 1)));
+        assert!(p.env.get("A").is_none() && p.env.get("D") == Some(&Some("1".into())));
+        // Errors name the field and the file.
+        let e = launch(json!({"envFile": "missing.env"})).unwrap_err();
+        assert!(e.contains("`envFile`") && e.contains("missing.env") && e.contains("not found"), "{e}");
+        std::fs::write(dir.path().join("bad.env"), "GOOD=1\nnot a line\n").unwrap();
+        let e = launch(json!({"envFile": "bad.env"})).unwrap_err();
+        assert!(e.contains("bad.env") && e.contains("KEY=value"), "{e}");
     }
 
     #[test]
