@@ -205,13 +205,16 @@ pub struct Plan {
     pub workspace: PathBuf,
 }
 
+/// Variables to set (`None`: remove from the inherited environment).
+pub type Env = HashMap<String, Option<String>>;
+
 /// A launch, resolved: the command to run and where.
 #[derive(Debug, Clone)]
 pub struct LaunchPlan {
     /// Interpreter first, then its own flags, then the program or `-m module`, then `args`.
     pub command: Vec<String>,
     pub cwd: PathBuf,
-    pub env: HashMap<String, Option<String>>,
+    pub env: Env,
     /// The dotenv file read into `env`, and how many variables it gave.
     pub env_file: Option<(PathBuf, usize)>,
     pub console: Console,
@@ -331,7 +334,7 @@ impl LaunchArgs {
 
     /// `env` over the variables of `envFile` (debugpy's rule: `env` wins). Without `envFile`,
     /// `<cwd>/.env` is read when it exists, as VS Code's Python extension does by default.
-    fn environment(&self, cwd: &Path) -> Result<(HashMap<String, Option<String>>, Option<(PathBuf, usize)>), String> {
+    fn environment(&self, cwd: &Path) -> Result<(Env, Option<(PathBuf, usize)>), String> {
         let file = match self.env_file.as_deref().filter(|f| !f.trim().is_empty()) {
             Some(f) => {
                 let p = cwd.join(f);
@@ -514,7 +517,7 @@ mod tests {
         std::fs::write(dir.path().join("dev.env"), "D=1\n").unwrap();
         let p = launch(json!({"envFile": "dev.env"})).unwrap();
         assert_eq!(p.env_file, Some((dir.path().join("dev.env"), 1)));
-        assert!(p.env.get("A").is_none() && p.env.get("D") == Some(&Some("1".into())));
+        assert!(!p.env.contains_key("A") && p.env.get("D") == Some(&Some("1".into())));
         // Errors name the field and the file.
         let e = launch(json!({"envFile": "missing.env"})).unwrap_err();
         assert!(e.contains("`envFile`") && e.contains("missing.env") && e.contains("not found"), "{e}");
