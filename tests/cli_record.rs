@@ -379,9 +379,23 @@ fn dump_prints_every_thread_like_a_traceback() {
         std::io::BufReader::new(child.stdout.as_mut().unwrap()).read_line(&mut line).unwrap();
     }
     let o = ember(&["dump", &child.id().to_string()]);
+    // py-spy's spelling, as JSON for scripts.
+    let j = ember(&["dump", "--pid", &child.id().to_string(), "--json"]);
     let _ = child.kill();
     let _ = child.wait();
     assert!(o.status.success(), "{}", stderr(&o));
+    assert!(j.status.success(), "{}", stderr(&j));
+    let v: serde_json::Value = serde_json::from_slice(&j.stdout).unwrap();
+    assert_eq!(v["pid"], child.id());
+    let main = v["threads"].as_array().unwrap().iter().find(|t| t["name"] == "MainThread").expect("MainThread in --json");
+    assert_eq!(main["tid"], child.id());
+    assert_eq!((main["read"].as_bool(), main["running"].as_bool()), (Some(true), Some(false)));
+    let names: Vec<&str> = main["frames"].as_array().unwrap().iter().map(|f| f["name"].as_str().unwrap()).collect();
+    assert_eq!(names.first().copied(), Some("<module>"), "{names:?}");
+    assert_eq!(names.last().copied(), Some("main_sleep"), "innermost last: {names:?}");
+    assert!(main["frames"][0]["line"].as_u64().unwrap() > 0);
+    let both = ember(&["dump", "1", "--pid", "2"]);
+    assert!(!both.status.success() && stderr(&both).contains("cannot be used with"), "{}", stderr(&both));
     let text = String::from_utf8_lossy(&o.stdout);
     assert!(text.contains(&format!("Thread {} \"MainThread\" (idle)", child.id())), "{text}");
     assert!(text.contains("\"worker\""), "{text}");
@@ -617,4 +631,24 @@ fn a_signal_while_waiting_for_python_stops_at_once() {
     assert!(err.contains("stopped while waiting for the Python interpreter") && err.contains("was stopped"), "{err}");
     assert!(started.elapsed() < Duration::from_secs(6), "took {:?}: {err}", started.elapsed());
     assert!(gone_within(pid_in(&err, "interpreter in"), Duration::from_secs(3)), "the launcher runs on: {err}");
+}
+
+/// A program Ember started that fails makes `ember record` fail the same way, once the profile
+/// is written (py-spy exits 0, which hides a failed job); a signal gives 128 + its number.
+#[test]
+fn the_program_exit_status_is_passed_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("p.ember");
+    let py = python("3.12");
+    let script = "import time, sys\nend = time.time() + 0.5\nwhile time.time() < end: pass\nsys.exit(7)";
+    let o = ember(&["record", "-o", out.to_str().unwrap(), "--", &py, "-c", script]);
+    assert_eq!(o.status.code(), Some(7), "{}", stderr(&o));
+    assert!(stderr(&o).contains("target exited with code 7"), "{}", stderr(&o));
+    assert!(load(&out).samples.len() > 100, "the profile is written first");
+    let killed = "import os, time\nend = time.time() + 0.5\nwhile time.time() < end: pass\nos.kill(os.getpid(), 9)";
+    let o = ember(&["record", "-o", out.to_str().unwrap(), "--", &py, "-c", killed]);
+    assert_eq!(o.status.code(), Some(128 + 9), "{}", stderr(&o));
+    // A recording Ember ends itself (the duration) is a success whatever the program then does.
+    let o = ember(&["record", "-d", "0.5", "-o", out.to_str().unwrap(), "--", &py, &workload("adversarial.py"), "30"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
 }

@@ -175,6 +175,14 @@ fn every_output_format_is_written_and_ember_round_trips() {
     let json: serde_json::Value = serde_json::from_slice(&std::fs::read(&forced).unwrap()).unwrap();
     assert_eq!(json["$schema"], "https://www.speedscope.app/file-format-schema.json");
     assert_eq!(json["profiles"].as_array().unwrap().len(), 5);
+    // py-spy's format names work too: `flamegraph` is SVG, `raw` collapsed stacks.
+    let fg = d.path("pyspy-flamegraph.out");
+    ok(&ember(&["convert", &input, "-o", fg.to_str().unwrap(), "-f", "flamegraph"]));
+    assert!(std::fs::read_to_string(&fg).unwrap().contains("<svg"));
+    let raw = d.path("pyspy-raw.out");
+    ok(&ember(&["convert", &input, "-o", raw.to_str().unwrap(), "--format", "raw"]));
+    let line = std::fs::read_to_string(&raw).unwrap().lines().next().unwrap().to_string();
+    assert!(line.contains(';') && line.rsplit(' ').next().unwrap().parse::<u64>().is_ok(), "{line}");
 }
 
 #[test]

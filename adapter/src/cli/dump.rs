@@ -1,11 +1,21 @@
-//! `ember dump PID`: every thread's current Python stack, innermost last like a traceback.
+//! `ember dump PID` (or `--pid PID`, py-spy's spelling): every thread's current Python stack,
+//! innermost last like a traceback; `--json` for scripts.
 
+use serde_json::json;
 use std::process::ExitCode;
 
 #[derive(clap::Args)]
 pub struct Args {
     /// The process to read.
-    pub pid: u32,
+    #[arg(required_unless_present = "pid_flag", value_name = "PID")]
+    pub pid: Option<u32>,
+    /// The process to read, as py-spy spells it.
+    #[arg(short = 'p', long = "pid", value_name = "PID", conflicts_with = "pid")]
+    pub pid_flag: Option<u32>,
+    /// Print JSON instead: the process, then each thread with its status and frames
+    /// (innermost last).
+    #[arg(short, long)]
+    pub json: bool,
     /// Pause the process's threads while reading them (ptrace), as py-spy does by default:
     /// needed when a stack changes too fast to be read whole (CPython ≤3.10, very short calls).
     #[arg(long)]
@@ -16,9 +26,26 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let threads = ember_sampler::dump(args.pid, args.blocking)?;
-    print!("{}", format_dump(args.pid, &threads));
+    let pid = args.pid.or(args.pid_flag).expect("clap requires one");
+    let threads = ember_sampler::dump(pid, args.blocking)?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&dump_json(pid, &threads))?);
+    } else {
+        print!("{}", format_dump(pid, &threads));
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `--json`: a thread whose stack could not be read has `"read": false` and no frames.
+pub fn dump_json(pid: u32, threads: &[ember_sampler::ThreadStack]) -> serde_json::Value {
+    let threads: Vec<_> = threads
+        .iter()
+        .map(|t| {
+            let frames: Vec<_> = t.frames.iter().map(|f| json!({"file": &*f.file, "name": &*f.qualname, "line": f.line, "firstLine": f.first_line})).collect();
+            json!({"pid": t.pid, "tid": t.tid, "name": t.name, "read": t.read, "running": t.read && t.running, "gil": t.read && t.gil, "frames": frames})
+        })
+        .collect();
+    json!({"pid": pid, "commandLine": ember_sampler_cmdline(pid), "threads": threads})
 }
 
 pub fn format_dump(pid: u32, threads: &[ember_sampler::ThreadStack]) -> String {

@@ -3,6 +3,7 @@
 //! Flags follow py-spy's where users know them (`--rate`, `--duration`, `--subprocesses`,
 //! `--idle`, `--gil`, `--pid`, `-o`, `--format`). Ctrl-C (or SIGTERM/SIGHUP) ends the
 //! recording and still writes the file; a target that exits mid-recording is not an error.
+//! A program Ember started and that ended by itself gives Ember its exit status.
 
 use crate::debuggee::{why_empty, Empty};
 use crate::live::{Progress, Recording};
@@ -243,6 +244,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         eprintln!("{hint}");
     }
     drop(profile);
+    // A program Ember started that ended by itself passes its status on, as `time` and
+    // `coverage run` do: py-spy's 0 hides a failed job (benfred/py-spy#717). A recording Ember
+    // ended (duration, Ctrl-C) or of an attached process exits 0 once written.
+    let status = match (spawned, interrupted || duration_reached) {
+        (Some(_), false) => progress.exit_code.or(progress.exit_signal.map(|s| 128 + s)).unwrap_or(0),
+        _ => 0,
+    };
     if let (Some(rt), Some(server)) = (runtime, server) {
         eprintln!("ember: still serving {} — press Ctrl-C to stop", server.url);
         INTERRUPTED.store(false, Ordering::SeqCst);
@@ -252,7 +260,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         drop(server);
         drop(rt);
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(ExitCode::from(status.clamp(0, 255) as u8))
 }
 
 /// Profiles of recordings a killed Ember left as journals beside `output` are saved (never

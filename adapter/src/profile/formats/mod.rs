@@ -13,7 +13,6 @@ use super::model::Profile;
 use anyhow::{anyhow, bail, Context};
 use std::io::{BufWriter, Read, Write};
 use std::path::Path;
-use std::str::FromStr;
 
 /// Input formats `read` understands, for error messages.
 pub const SUPPORTED_INPUTS: &str = "Ember (.ember), collapsed stacks (Brendan Gregg, py-spy raw, CPython 3.15 --collapsed), speedscope JSON, `perf script` text, Austin text";
@@ -23,11 +22,14 @@ pub const SUPPORTED_INPUTS: &str = "Ember (.ember), collapsed stacks (Brendan Gr
 pub enum Format {
     /// Ember's own file (.ember): everything, compact, with timestamps.
     Ember,
-    /// Collapsed stacks, `frame;frame;... COUNT` (.txt, .collapsed, .folded).
+    /// Collapsed stacks, `frame;frame;... COUNT` (.txt, .collapsed, .folded). `raw` is
+    /// py-spy's name for it.
+    #[value(alias = "raw", alias = "folded")]
     Collapsed,
     /// speedscope JSON (.speedscope.json, .json).
     Speedscope,
-    /// An SVG flamegraph drawn by inferno (.svg).
+    /// An SVG flamegraph drawn by inferno (.svg). `flamegraph` is py-spy's name for it.
+    #[value(alias = "flamegraph")]
     Svg,
     /// pprof: gzipped protobuf, for go tool pprof, Pyroscope, Parca (.pb.gz, .pprof).
     Pprof,
@@ -74,16 +76,6 @@ impl Format {
         } else {
             return None;
         })
-    }
-}
-
-impl FromStr for Format {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Format, String> {
-        Format::ALL
-            .into_iter()
-            .find(|f| f.name().eq_ignore_ascii_case(s))
-            .ok_or_else(|| format!("unknown format {s:?}; choose one of: {}", names()))
     }
 }
 
