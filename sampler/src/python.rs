@@ -83,6 +83,11 @@ pub fn locate(pid: u32) -> Result<Option<Interpreter>, Error> {
         if tag.contains('d') {
             return Err(Error::UnsupportedPython { pid, found: format!("Python {tag} ({})", m.path), reason: "debug builds have other struct layouts".into() });
         }
+        // Named for a minor Ember has no layout for (3.7, which has `_PyRuntime` but no readable
+        // micro; 3.6, which has no `_PyRuntime` and would read as "not Python").
+        if let Some(minor) = name_minor.filter(|&n| layout::for_minor(n).is_none()) {
+            return Err(Error::UnsupportedPython { pid, found: format!("Python 3.{minor} ({})", m.path), reason: "this minor version is not supported".into() });
+        }
         let file = process::mapped_file(pid, m);
         let elf = match elf::read(&file, pid) {
             Ok(e) => e,

@@ -119,11 +119,20 @@ fn clear_errors() {
     let err = Session::start(Target::Child(child2), Config::default()).err().unwrap();
     assert!(matches!(err, Error::NotPython { .. }), "{err}");
     let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid2 as i32), nix::sys::signal::Signal::SIGKILL);
-    // Unsupported Pythons that this machine has (pyenv 2.7 and 3.7), when present.
+    // A process whose executable is named for an unsupported minor (a stand-in for 3.6, which
+    // has no `_PyRuntime`): that version is named, not "not Python".
+    let dir = tempfile::tempdir().unwrap();
+    let fake = dir.path().join("python3.6");
+    std::fs::copy("/bin/sleep", &fake).unwrap();
+    let c = Kill(std::process::Command::new(&fake).arg("30").spawn().unwrap());
+    std::thread::sleep(Duration::from_millis(200));
+    let err = ember_sampler::dump(c.0.id(), false).unwrap_err();
+    assert!(matches!(err, Error::UnsupportedPython { .. }) && err.to_string().contains("runs Python 3.6 ("), "{err}");
+    // Unsupported Pythons that this machine has (pyenv 2.7, 3.6 and 3.7), when present.
     let root = std::process::Command::new("pyenv").arg("root").output().ok().map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string());
     let mut checked = 0;
     if let Some(root) = root {
-        for (v, word) in [("2.7.18", "Python 2"), ("3.7.16", "3.7")] {
+        for (v, word) in [("2.7.18", "Python 2"), ("3.6.15", "Python 3.6 ("), ("3.7.16", "Python 3.7 (")] {
             let py = std::path::PathBuf::from(format!("{root}/versions/{v}/bin/python"));
             if !py.exists() {
                 continue;
