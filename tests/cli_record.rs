@@ -652,3 +652,17 @@ fn the_program_exit_status_is_passed_on() {
     let o = ember(&["record", "-d", "0.5", "-o", out.to_str().unwrap(), "--", &py, &workload("adversarial.py"), "30"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
 }
+
+/// Arguments reach the program byte for byte, file names that are not UTF-8 included (clap
+/// used to refuse them).
+#[test]
+fn arguments_that_are_not_utf8_reach_the_program() {
+    use std::os::unix::ffi::OsStrExt;
+    let dir = tempfile::tempdir().unwrap();
+    let seen = dir.path().join("argv.bin");
+    let script = "import os, sys, time\nopen(sys.argv[1], 'wb').write(os.fsencode(sys.argv[2]))\nend = time.time() + 0.3\nwhile time.time() < end: pass";
+    let odd = std::ffi::OsStr::from_bytes(b"caf\xe9.txt");
+    let o = Command::new(EMBER).args(["record", "-o", dir.path().join("p.ember").to_str().unwrap(), "--", &python("3.12"), "-c", script, seen.to_str().unwrap()]).arg(odd).output().unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(std::fs::read(&seen).unwrap(), b"caf\xe9.txt");
+}

@@ -63,9 +63,10 @@ pub struct Args {
     /// Attach to this running process instead of starting one.
     #[arg(short, long, conflicts_with = "command")]
     pub pid: Option<u32>,
-    /// The program to run, with its arguments (after `--`).
+    /// The program to run, with its arguments (after `--`), passed on byte for byte (file
+    /// names need not be UTF-8).
     #[arg(last = true, required_unless_present = "pid")]
-    pub command: Vec<String>,
+    pub command: Vec<std::ffi::OsString>,
 }
 
 fn parse_duration(s: &str) -> Result<Duration, String> {
@@ -121,10 +122,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 cmd.stdout(std::io::stderr());
             }
             let (child, dog) = crate::watchdog::spawn_watched(&mut cmd)
-                .with_context(|| format!("could not start `{}` (is it installed and on PATH?)", args.command[0]))?;
+                .with_context(|| format!("could not start `{}` (is it installed and on PATH?)", args.command[0].to_string_lossy()))?;
             spawned = Some(child.id());
             _watchdog = dog;
-            (Target::Child(child), args.command.clone())
+            (Target::Child(child), args.command.iter().map(|a| a.to_string_lossy().into_owned()).collect())
         }
     };
     let config = Config {

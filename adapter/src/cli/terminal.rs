@@ -17,14 +17,14 @@ pub struct Args {
     #[arg(long)]
     pub status_file: PathBuf,
     #[arg(trailing_var_arg = true, required = true, allow_hyphen_values = true)]
-    pub command: Vec<String>,
+    pub command: Vec<std::ffi::OsString>,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let mut child = match ember_sampler::default_signals(Command::new(&args.command[0]).args(&args.command[1..])).spawn() {
         Ok(c) => c,
         Err(e) => {
-            let msg = format!("could not start {}: {e}", args.command[0]);
+            let msg = format!("could not start {}: {e}", args.command[0].to_string_lossy());
             write_atomically(&args.pid_file, &format!("error: {msg}"))?;
             anyhow::bail!(msg);
         }
