@@ -7,6 +7,9 @@ pub enum Error {
     #[error("no process with PID {0} exists (it may have exited); check the PID with `ps`")]
     NoSuchProcess(u32),
 
+    #[error("{tid} is the ID of a thread of process {process}, not of a process: give PID {process} instead")]
+    ThreadNotProcess { tid: u32, process: u32 },
+
     #[error("PID {0} has exited: it is a zombie its parent has not collected yet, with nothing left to sample")]
     Zombie(u32),
 

@@ -35,6 +35,10 @@ pub fn check_exists(pid: u32) -> Result<(), Error> {
     if is_zombie(pid) {
         return Err(Error::Zombie(pid));
     }
+    // /proc/TID exists too (unlisted), and reads as the whole process until that thread ends.
+    if let Some(process) = procfs::process::Process::new(pid as i32).and_then(|p| p.status()).ok().map(|s| s.tgid as u32).filter(|&t| t != pid) {
+        return Err(Error::ThreadNotProcess { tid: pid, process });
+    }
     Ok(())
 }
 

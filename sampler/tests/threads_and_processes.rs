@@ -119,6 +119,20 @@ fn clear_errors() {
     let err = Session::start(Target::Child(child2), Config::default()).err().unwrap();
     assert!(matches!(err, Error::NotPython { .. }), "{err}");
     let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid2 as i32), nix::sys::signal::Signal::SIGKILL);
+    // A thread's ID (from `top -H`, say) names the process to use instead.
+    let mut threaded = Kill(
+        std::process::Command::new("python3")
+            .args(["-c", "import threading, time\nt = threading.Thread(target=time.sleep, args=(30,))\nt.start()\nprint(t.native_id, flush=True)\nt.join()"])
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(threaded.0.stdout.take().unwrap()), &mut line).unwrap();
+    let tid: u32 = line.trim().parse().unwrap();
+    let err = Session::start(Target::Pid(tid), Config::default()).err().unwrap();
+    assert!(err.to_string().contains(&format!("{tid} is the ID of a thread of process {}", threaded.0.id())), "{err}");
+    assert!(matches!(ember_sampler::dump(tid, false), Err(Error::ThreadNotProcess { .. })));
     // A process whose executable is named for an unsupported minor (a stand-in for 3.6, which
     // has no `_PyRuntime`): that version is named, not "not Python".
     let dir = tempfile::tempdir().unwrap();
