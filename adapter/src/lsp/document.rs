@@ -8,14 +8,17 @@ use lsp_types::{Position, TextDocumentContentChangeEvent};
 pub struct Document {
     lines: Vec<String>,
     /// Current line (0-based) → original line (1-based, as profiles count); 0 = edited.
+    /// A line with an origin reads as that recorded line does.
     original: Vec<u32>,
+    /// The text as it was recorded (as opened), to recognise a line that reads so again.
+    recorded: Vec<String>,
 }
 
 impl Document {
     pub fn new(text: &str) -> Document {
         let lines = split_lines(text);
         let original = (1..=lines.len() as u32).collect();
-        Document { lines, original }
+        Document { recorded: lines.clone(), lines, original }
     }
 
     pub fn line_count(&self) -> u32 {
@@ -52,7 +55,8 @@ impl Document {
     /// Applies one change from `textDocument/didChange`.
     pub fn apply(&mut self, change: &TextDocumentContentChangeEvent) {
         let Some(range) = change.range else {
-            self.replace_all(&change.text);
+            let last = self.lines.len() - 1;
+            self.replace(0, last, split_lines(&change.text));
             return;
         };
         // Positions past the end mean the end of the document.
@@ -69,37 +73,71 @@ impl Document {
         text.push_str(&self.lines[sl][..start]);
         text.push_str(&change.text);
         text.push_str(&self.lines[el][end..]);
-        let new = split_lines(&text);
-        // A new line keeps its origin only when its text is an old first or last line unchanged
-        // (Enter at the end or start of a line, deleted lines); otherwise it counts as edited.
-        let m = new.len();
-        let mut origin = vec![0u32; m];
-        if new[0] == self.lines[sl] {
-            origin[0] = self.original[sl];
-        } else if m == 1 && el > sl && new[0] == self.lines[el] {
-            origin[0] = self.original[el];
-        }
-        if m > 1 && new[m - 1] == self.lines[el] && !(el == sl && origin[0] != 0) {
-            origin[m - 1] = self.original[el];
-        }
-        self.lines.splice(sl..=el, new);
-        self.original.splice(sl..=el, origin);
+        self.replace(sl, el, split_lines(&text));
     }
 
-    fn replace_all(&mut self, text: &str) {
-        // Keep the lines of the unchanged head and tail.
-        let new = split_lines(text);
-        let head = self.lines.iter().zip(&new).take_while(|(a, b)| a == b).count();
-        let max_tail = self.lines.len().min(new.len()) - head;
-        let tail = self.lines.iter().rev().zip(new.iter().rev()).take(max_tail).take_while(|(a, b)| a == b).count();
-        let mut original = vec![0u32; new.len()];
-        original[..head].copy_from_slice(&self.original[..head]);
-        let (n_old, n_new) = (self.lines.len(), new.len());
-        original[n_new - tail..].copy_from_slice(&self.original[n_old - tail..]);
-        self.lines = new;
-        self.original = original;
+    /// Replaces current lines `sl..=el` with `new`. Lines of the region the change left as they
+    /// were (its common head and tail: Enter at either end of a line, whole lines deleted) keep
+    /// their origin; the rest are then matched against the recorded text.
+    fn replace(&mut self, sl: usize, el: usize, new: Vec<String>) {
+        let old = &self.lines[sl..=el];
+        let head = old.iter().zip(&new).take_while(|(a, b)| a == b).count();
+        let room = old.len().min(new.len()) - head;
+        let tail = old.iter().rev().zip(new.iter().rev()).take(room).take_while(|(a, b)| a == b).count();
+        let (from, old_to) = (sl + head, el + 1 - tail);
+        let middle = new[head..new.len() - tail].to_vec();
+        let to = from + middle.len();
+        self.original.splice(from..old_to, std::iter::repeat_n(0, middle.len()));
+        self.lines.splice(from..old_to, middle);
+        self.realign(from, to);
+    }
+
+    /// The edited lines around `from..to` (with their edited neighbours) against the recorded
+    /// lines between the unedited lines on either side, by longest common subsequence: a line
+    /// that reads as recorded again (an undo, a line retyped, a full-document change that
+    /// touched two distant lines) gets its timings back, and origins stay in order.
+    fn realign(&mut self, from: usize, to: usize) {
+        let mut lo = from;
+        while lo > 0 && self.original[lo - 1] == 0 {
+            lo -= 1;
+        }
+        let mut hi = to;
+        while hi < self.original.len() && self.original[hi] == 0 {
+            hi += 1;
+        }
+        // Recorded lines (0-based) free for the gap: after the anchor above, before the one below.
+        let first = if lo == 0 { 0 } else { self.original[lo - 1] as usize };
+        let last = if hi == self.original.len() { self.recorded.len() } else { self.original[hi] as usize - 1 };
+        let (cur, rec) = (&self.lines[lo..hi], &self.recorded[first.min(last)..last]);
+        if cur.is_empty() || rec.is_empty() || cur.len() * rec.len() > REALIGN_CELLS {
+            return;
+        }
+        // lcs[i][j]: longest common subsequence of cur[i..] and rec[j..].
+        let w = rec.len() + 1;
+        let mut lcs = vec![0u32; (cur.len() + 1) * w];
+        for i in (0..cur.len()).rev() {
+            for j in (0..rec.len()).rev() {
+                lcs[i * w + j] = if cur[i] == rec[j] { lcs[(i + 1) * w + j + 1] + 1 } else { lcs[(i + 1) * w + j].max(lcs[i * w + j + 1]) };
+            }
+        }
+        let (mut i, mut j) = (0, 0);
+        while i < cur.len() && j < rec.len() {
+            if cur[i] == rec[j] {
+                self.original[lo + i] = (first + j + 1) as u32;
+                i += 1;
+                j += 1;
+            } else if lcs[(i + 1) * w + j] >= lcs[i * w + j + 1] {
+                i += 1;
+            } else {
+                j += 1;
+            }
+        }
     }
 }
+
+/// Past this many line pairs an edit does not look for recorded lines (a whole file pasted
+/// over another): its lines simply count as edited.
+const REALIGN_CELLS: usize = 2_000_000;
 
 fn split_lines(text: &str) -> Vec<String> {
     text.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l).to_string()).collect()
@@ -182,6 +220,53 @@ mod tests {
         let mut d = Document::new("a\nb\nc\nd");
         d.apply(&TextDocumentContentChangeEvent { range: None, range_length: None, text: "a\nB\nc\nd".into() });
         assert_eq!(origins(&d), vec![1, 0, 3, 4]);
+    }
+
+    #[test]
+    fn an_undone_edit_gets_its_timings_back() {
+        let mut d = Document::new("a\nb\nc");
+        edit(&mut d, (1, 1), (1, 1), "z");
+        assert_eq!(origins(&d), vec![1, 0, 3]);
+        edit(&mut d, (1, 1), (1, 2), "");
+        assert_eq!(origins(&d), vec![1, 2, 3], "undo restores line 2");
+        // Retyped over several edits, with a line inserted and removed in between.
+        edit(&mut d, (1, 0), (1, 1), "x");
+        edit(&mut d, (1, 1), (1, 1), "\nnew");
+        assert_eq!(origins(&d), vec![1, 0, 0, 3]);
+        edit(&mut d, (1, 0), (2, 3), "b");
+        assert_eq!(origins(&d), vec![1, 2, 3]);
+    }
+
+    #[test]
+    fn a_duplicated_line_and_its_undo() {
+        for (at, dup) in [((1, 0), "b\n"), ((1, 1), "\nb"), ((2, 0), "b\n")] {
+            let mut d = Document::new("a\nb\nc");
+            edit(&mut d, at, at, dup);
+            assert_eq!(d.line_count(), 4);
+            assert_eq!(origins(&d).iter().filter(|&&o| o == 2).count(), 1, "one copy keeps line 2: {:?}", origins(&d));
+            // Undo, whichever copy the editor removes.
+            for (s, e) in [((1, 0), (2, 0)), ((2, 0), (3, 0)), ((1, 1), (2, 1))] {
+                let mut u = d.clone();
+                edit(&mut u, s, e, "");
+                assert_eq!(origins(&u), vec![1, 2, 3], "dup at {at:?}, undo {s:?}..{e:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_full_document_change_keeps_the_lines_between_two_edits() {
+        let text: String = (1..=10).map(|i| format!("line {i}\n")).collect();
+        let mut d = Document::new(&text);
+        let changed = text.replace("line 2\n", "line two\n").replace("line 9\n", "line nine\n");
+        d.apply(&TextDocumentContentChangeEvent { range: None, range_length: None, text: changed });
+        assert_eq!(origins(&d), vec![1, 0, 3, 4, 5, 6, 7, 8, 0, 10, 11]);
+        // A line moved down is found at its new place; the lines it passed keep theirs.
+        let moved = text.replace("line 3\n", "").replace("line 6\n", "line 6\nline 3\n");
+        let mut d = Document::new(&text);
+        d.apply(&TextDocumentContentChangeEvent { range: None, range_length: None, text: moved });
+        assert_eq!(d.line_text(5), Some("line 3"));
+        assert_eq!(d.current_line(4), Some(2));
+        assert_eq!(origins(&d).iter().filter(|&&o| o != 0).count(), 10, "{:?}", origins(&d));
     }
 
     #[test]
