@@ -221,6 +221,14 @@ def test_python_buffer_attaches_ember_lsp_with_inlay_hints(nvim, profiled_worksp
     complaints = [m for m in nvim.exec_lua("return _G.messages") if m["level"] >= 3]
     assert not complaints, complaints
     assert "LSP[ember]" not in nvim.command_output("messages")
+    # Code lenses follow normal-mode edits too (`dd`, `p`, `u`), not only leaving insert mode.
+    lens_lines = "local out = {}; for _, l in ipairs(vim.lsp.codelens.get(0)) do table.insert(out, l.range.start.line) end; return out"
+    def_line = next(i for i, l in enumerate(SLOW_SCRIPT.splitlines()) if l.startswith("def busy"))
+    wait_for(nvim, f"local t = (function() {lens_lines} end)(); return vim.tbl_contains(t, {def_line}) or nil", what="a code lens on def busy")
+    nvim.command(f"normal! {def_line}Gdd")  # deletes the line above `def busy` (1-based {def_line})
+    wait_for(nvim, f"local t = (function() {lens_lines} end)(); return (vim.tbl_contains(t, {def_line - 1}) and not vim.tbl_contains(t, {def_line})) or nil",
+             what="the code lens to move up with its line after dd")
+    nvim.command("normal! u")
     # :EmberToggleInline goes to the server, which hides the hints and asks nvim to refresh.
     nvim.command("EmberToggleInline")
     wait_for(nvim, "return #vim.lsp.inlay_hint.get({ bufnr = 0 }) == 0", what="hints to be hidden")

@@ -131,7 +131,8 @@ local function start_lsp()
       end
       if M.config.codelens then
         vim.lsp.codelens.refresh({ bufnr = args.buf })
-        vim.api.nvim_create_autocmd({ 'BufEnter', 'InsertLeave' }, {
+        -- TextChanged: normal-mode edits (dd, p, u) move lines too.
+        vim.api.nvim_create_autocmd({ 'BufEnter', 'InsertLeave', 'TextChanged' }, {
           group = group,
           buffer = args.buf,
           callback = function()
