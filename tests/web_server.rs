@@ -171,6 +171,14 @@ async fn profile_download_is_incremental() {
         assert_eq!(h["arrays"]["sample_stack"]["len"], 1, "only the new sample");
         assert_eq!(h["base"]["samples"], 1600);
         assert_eq!(h["strings"].as_array().unwrap().len(), 0);
+        // Garbage is a 400 that says what is expected, not a guess or a 404 with a huge number.
+        let bad = get(port, &format!("/api/profile?token={t}&p=-1"));
+        assert_eq!(bad.status, 400);
+        assert_eq!(String::from_utf8_lossy(&bad.body), "no profile \"-1\": `p` is a profile index, 0 to 0\n");
+        assert_eq!(get(port, &format!("/api/profile?token={t}&p=1")).status, 404);
+        let bad = get(port, &format!("/api/profile?token={t}&samples=lots"));
+        assert_eq!(bad.status, 400);
+        assert!(String::from_utf8_lossy(&bad.body).contains("`samples` must be a count"));
     })
     .await
     .unwrap();
@@ -232,11 +240,16 @@ async fn page_events_reach_the_editor() {
             post(r#"{"type":"open","file":"/etc/passwd","line":1}"#),
             post(r#"{"type":"nonsense"}"#),
             request(port, "POST", "/api/event", &host, "", r#"{"type":"focus"}"#).status,
+            // Ids and profiles the server does not have are refused, not passed on.
+            post(r#"{"type":"focus","p":0,"function":7}"#),
+            post(r#"{"type":"focus","path":[0,99]}"#),
+            post(r#"{"type":"focus","p":3,"function":1}"#),
+            post(r#"{"type":"open","p":3,"file":"app.py","line":6}"#),
         ]
     })
     .await
     .unwrap();
-    assert_eq!(statuses, vec![204, 204, 204, 204, 403, 400, 403]);
+    assert_eq!(statuses, vec![204, 204, 204, 204, 403, 400, 403, 400, 400, 404, 404]);
     let mut got = Vec::new();
     while let Ok(ev) = server.events.try_recv() {
         got.push(ev);

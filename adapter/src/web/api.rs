@@ -91,12 +91,30 @@ async fn list(AxState(st): AxState<S>) -> Response {
     Json(items).into_response()
 }
 
-/// The profile `?p=` names (default 0), or a 404 saying how many there are.
+/// The profile `?p=` names (default 0), or an error saying which indexes there are.
 fn pick<'a>(st: &'a State, q: &HashMap<String, String>) -> Result<&'a Served, Box<Response>> {
-    let i: usize = q.get("p").map(|s| s.parse().unwrap_or(usize::MAX)).unwrap_or(0);
-    st.profiles
-        .get(i)
-        .ok_or_else(|| Box::new((StatusCode::NOT_FOUND, format!("no profile {i}; there are {}\n", st.profiles.len())).into_response()))
+    let given = q.get("p").map(String::as_str);
+    let i = given.map_or(Some(0), |s| s.parse::<usize>().ok());
+    profile_at(st, i, given.unwrap_or("0"))
+}
+
+fn profile_at<'a>(st: &'a State, i: Option<usize>, given: &str) -> Result<&'a Served, Box<Response>> {
+    let n = st.profiles.len();
+    match i.and_then(|i| st.profiles.get(i)) {
+        Some(s) => Ok(s),
+        None => {
+            let status = if i.is_some() { StatusCode::NOT_FOUND } else { StatusCode::BAD_REQUEST };
+            Err(Box::new((status, format!("no profile {given:?}: `p` is a profile index, 0 to {}\n", n.saturating_sub(1))).into_response()))
+        }
+    }
+}
+
+/// The `?strings=...` counts the page already has: numbers, absent meaning 0.
+fn count(q: &HashMap<String, String>, k: &str) -> Result<usize, Box<Response>> {
+    match q.get(k) {
+        None => Ok(0),
+        Some(v) => v.parse().map_err(|_| Box::new((StatusCode::BAD_REQUEST, format!("`{k}` must be a count, got {v:?}\n")).into_response())),
+    }
 }
 
 async fn profile(AxState(st): AxState<S>, Query(q): Query<HashMap<String, String>>) -> Response {
@@ -104,8 +122,19 @@ async fn profile(AxState(st): AxState<S>, Query(q): Query<HashMap<String, String
         Ok(s) => s.clone(),
         Err(r) => return *r,
     };
-    let n = |k: &str| q.get(k).and_then(|v| v.parse().ok()).unwrap_or(0usize);
-    let have = Have { strings: n("strings"), functions: n("functions"), frames: n("frames"), stacks: n("stacks"), samples: n("samples") };
+    let have = (|| {
+        Ok::<_, Box<Response>>(Have {
+            strings: count(&q, "strings")?,
+            functions: count(&q, "functions")?,
+            frames: count(&q, "frames")?,
+            stacks: count(&q, "stacks")?,
+            samples: count(&q, "samples")?,
+        })
+    })();
+    let have = match have {
+        Ok(h) => h,
+        Err(r) => return *r,
+    };
     let root = st.root.clone();
     let bytes = tokio::task::spawn_blocking(move || {
         let p = served.shared.profile.read().unwrap_or_else(|e| e.into_inner());
@@ -191,7 +220,7 @@ async fn source(AxState(st): AxState<S>, Query(q): Query<HashMap<String, String>
 #[serde(tag = "type", rename_all = "snake_case")]
 enum Posted {
     /// `path` (function ids root first), or `function`, or neither for the whole profile.
-    Focus { path: Option<Vec<u32>>, function: Option<u32> },
+    Focus { p: Option<usize>, path: Option<Vec<u32>>, function: Option<u32> },
     Open { p: Option<usize>, file: String, line: u32 },
 }
 
@@ -201,14 +230,26 @@ async fn event(AxState(st): AxState<S>, body: axum::body::Bytes) -> Response {
         Err(e) => return (StatusCode::BAD_REQUEST, format!("bad event: {e}\n")).into_response(),
     };
     let ev = match posted {
-        Posted::Focus { path, function, .. } => PageEvent::Focus(match (path, function) {
-            (_, Some(f)) => Some(Focus::Function(f)),
-            (Some(p), None) if !p.is_empty() => Some(Focus::FunctionPath(p)),
-            _ => None,
-        }),
+        Posted::Focus { p, path, function } => {
+            let served = match profile_at(&st, Some(p.unwrap_or(0)), &p.unwrap_or(0).to_string()) {
+                Ok(s) => s,
+                Err(r) => return *r,
+            };
+            // Ids the profile does not have would focus the editor's timings on nothing.
+            let known = served.shared.profile.read().unwrap_or_else(|e| e.into_inner()).functions.len();
+            if let Some(bad) = function.iter().chain(path.iter().flatten()).find(|&&f| f as usize >= known) {
+                return (StatusCode::BAD_REQUEST, format!("no function {bad} in profile {}: it has {known}\n", p.unwrap_or(0))).into_response();
+            }
+            PageEvent::Focus(match (path, function) {
+                (_, Some(f)) => Some(Focus::Function(f)),
+                (Some(p), None) if !p.is_empty() => Some(Focus::FunctionPath(p)),
+                _ => None,
+            })
+        }
         Posted::Open { p, file, line } => {
-            let Some(served) = st.profiles.get(p.unwrap_or(0)) else {
-                return (StatusCode::NOT_FOUND, "no such profile\n").into_response();
+            let served = match profile_at(&st, Some(p.unwrap_or(0)), &p.unwrap_or(0).to_string()) {
+                Ok(s) => s,
+                Err(r) => return *r,
             };
             if !in_profile(served, &file) {
                 return forbidden("only source files that appear in the profile can be opened");
