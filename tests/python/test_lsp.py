@@ -148,6 +148,24 @@ async def test_settings_from_workspace_configuration(workspace):
         assert await eventually(lambda: _equal(hints(client, uri), want)), await hints(client, uri)
 
 
+@pytest.mark.asyncio
+async def test_a_bad_setting_is_reported_once_and_the_rest_apply(workspace):
+    # The same bad value arrives twice: in initializationOptions, then from workspace/configuration.
+    bad = {"threshold": "lots", "units": "percent"}
+    async with session(workspace, options=bad, configuration=bad) as client:
+        uri = open_doc(client, workspace / "app.py")
+        # `units` applied although `threshold` was refused: every hint is a bare share.
+        async def percent_only():
+            h = await hints(client, uri)
+            return bool(h) and all(v.endswith("%") and " " not in v for v in h.values())
+        assert await eventually(percent_only), await hints(client, uri)
+        client.workspace_did_change_configuration(t.DidChangeConfigurationParams(settings=None))
+        await hints(client, uri)
+        await asyncio.sleep(0.3)
+        said = [m.message for m in client.messages if "threshold" in m.message]
+        assert len(said) == 1 and "expected a percentage between 0 and 100" in said[0], said
+
+
 async def _equal(coro, want):
     return await coro == want
 

@@ -31,6 +31,9 @@ pub struct Server {
     root: Option<PathBuf>,
     caps: Caps,
     settings: Settings,
+    /// The last complaint about the settings: the same bad value comes from
+    /// `initializationOptions`, then from every `workspace/configuration` pull.
+    settings_error: Option<String>,
     initialized: bool,
     /// Messages for the user from before `initialized`.
     pending: Vec<(MessageType, String)>,
@@ -176,6 +179,7 @@ impl Server {
             root: None,
             caps: Caps::default(),
             settings: Settings::default(),
+            settings_error: None,
             initialized: false,
             pending: Vec::new(),
             shared,
@@ -206,8 +210,13 @@ impl Server {
     }
 
     fn apply_settings(&mut self, v: &Value) {
-        if let Err(e) = self.settings.apply(v) {
-            self.message(MessageType::WARNING, e);
+        match self.settings.apply(v) {
+            Err(e) if self.settings_error.as_ref() != Some(&e) => {
+                self.settings_error = Some(e.clone());
+                self.message(MessageType::WARNING, e);
+            }
+            Err(_) => {}
+            Ok(()) => self.settings_error = None,
         }
     }
 
