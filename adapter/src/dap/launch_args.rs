@@ -134,7 +134,8 @@ pub struct LaunchArgs {
     pub python: Option<StrOrList>,
     #[serde(default)]
     pub console: Console,
-    #[serde(flatten)]
+    /// Read from the same object by [`parse`]: `flatten` would lose the field names in errors.
+    #[serde(skip)]
     pub sampling: Sampling,
 }
 
@@ -146,7 +147,8 @@ pub struct AttachArgs {
     /// Only used to place the default output folder.
     #[serde(default)]
     pub cwd: Option<String>,
-    #[serde(flatten)]
+    /// Read from the same object by [`parse`]: `flatten` would lose the field names in errors.
+    #[serde(skip)]
     pub sampling: Sampling,
 }
 
@@ -225,11 +227,23 @@ pub struct LaunchPlan {
 
 /// Parses a `launch` request's arguments, with a message that names the field at fault.
 pub fn parse_launch(v: &serde_json::Value) -> Result<LaunchArgs, String> {
-    serde_json::from_value(v.clone()).map_err(|e| format!("invalid launch configuration: {e}. See schemas/launch.schema.json for every field"))
+    Ok(LaunchArgs { sampling: parse(v, "launch")?, ..parse(v, "launch")? })
 }
 
 pub fn parse_attach(v: &serde_json::Value) -> Result<AttachArgs, String> {
-    serde_json::from_value(v.clone()).map_err(|e| format!("invalid attach configuration: {e}. See schemas/attach.schema.json for every field"))
+    Ok(AttachArgs { sampling: parse(v, "attach")?, ..parse(v, "attach")? })
+}
+
+/// serde's own messages ("invalid type: integer `1`, expected a string") do not say where:
+/// the path does (`env.A`, `idle`).
+fn parse<T: serde::de::DeserializeOwned>(v: &serde_json::Value, request: &str) -> Result<T, String> {
+    serde_path_to_error::deserialize(v).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        // The custom messages (`rate`, `duration`, `processId`) already start with the field.
+        let at = if path == "." || inner.to_string().starts_with(&format!("`{path}`")) { String::new() } else { format!("`{path}`: ") };
+        format!("invalid {request} configuration: {at}{inner}. See schemas/{request}.schema.json for every field")
+    })
 }
 
 /// The folder the session works in: `cwd` when given, else the adapter's own (editors start
@@ -573,7 +587,20 @@ mod tests {
         assert_eq!(quoted.plan.config.duration, Some(Duration::from_millis(2500)));
         let e = parse_launch(&json!({"rate": "fast"})).unwrap_err();
         assert!(e.contains("`rate`"), "{e}");
-        let e = parse_launch(&json!({"console": "somewhere"})).unwrap_err();
-        assert!(e.contains("console") || e.contains("variant"), "{e}");
+        // Type errors name the field, the flattened sampling ones and nested ones included.
+        for (args, want) in [
+            (json!({"console": "somewhere"}), "`console`: unknown variant"),
+            (json!({"idle": "yes"}), "`idle`: invalid type: string \"yes\", expected a boolean"),
+            (json!({"outputDir": 3}), "`outputDir`: "),
+            (json!({"env": {"A": 1}}), "`env.A`: "),
+            (json!({"program": 3}), "`program`: "),
+        ] {
+            let e = parse_launch(&args).unwrap_err();
+            assert!(e.contains(want), "{args}: {e}");
+        }
+        let e = parse_attach(&json!({"processId": 12, "gil": 1})).unwrap_err();
+        assert!(e.contains("`gil`: "), "{e}");
+        let e = parse_attach(&json!({"processId": "abc"})).unwrap_err();
+        assert!(e.starts_with("invalid attach configuration: `processId` must be"), "{e}");
     }
 }
