@@ -51,6 +51,15 @@ fn unknown_commands_get_an_error_and_the_adapter_keeps_serving() {
     let msg = dap.fails("pause", json!({"threadId": 1}));
     assert!(msg.contains("launch or attach") || msg.contains("nothing to pause"), "{msg}");
     assert_eq!(dap.ok("threads", json!({}))["threads"], json!([]));
+    let msg = dap.fails("variables", json!({}));
+    assert_eq!(msg, "variables needs a variablesReference (from scopes)");
+    let msg = dap.fails("variables", json!({"variablesReference": 9}));
+    assert!(msg.contains("unknown variablesReference 9") && msg.contains("hottest lines"), "{msg}");
+    // Before any launch, `ember/profile` has the keys it will have later.
+    let status = dap.ok("ember/profile", json!({}));
+    let mut keys: Vec<&String> = status.as_object().unwrap().keys().collect();
+    keys.sort();
+    assert_eq!(keys, ["outputDir", "path", "paused", "pid", "samples", "url"]);
 }
 
 #[test]

@@ -522,7 +522,8 @@ impl Adapter {
         let kind = match args.get("variablesReference").and_then(Value::as_i64) {
             Some(FUNCTIONS_REF) => Kind::Functions,
             Some(LINES_REF) => Kind::Lines,
-            other => return Err(ErrorMessage::new(format!("unknown variablesReference {other:?}"))),
+            Some(other) => return Err(ErrorMessage::new(format!("unknown variablesReference {other}: Ember's scopes are {FUNCTIONS_REF} (hottest functions) and {LINES_REF} (hottest lines)"))),
+            None => return Err(ErrorMessage::new("variables needs a variablesReference (from scopes)")),
         };
         let Some(d) = &self.debuggee else { return Ok(json!({"variables": []})) };
         let rows = {
@@ -762,7 +763,8 @@ impl Adapter {
     /// event, e.g. nvim-dap's `session:request`).
     fn profile_status(&self) -> Value {
         match &self.debuggee {
-            None => json!({"url": null, "path": null, "samples": 0, "pid": null}),
+            // The same keys as once sampling runs, so clients need not test for them.
+            None => json!({"url": null, "path": null, "samples": 0, "pid": null, "outputDir": null, "paused": false}),
             Some(d) => {
                 let samples = d.shared.profile.read().unwrap_or_else(|e| e.into_inner()).samples.len();
                 json!({"url": self.url, "path": d.saved, "samples": samples, "pid": d.pid, "outputDir": d.output_dir, "paused": d.paused})
