@@ -1,7 +1,7 @@
 // The page: loads the profile, builds the selected view client-side and wires the controls.
 // State lives in S; every change goes through rebuild() (new counts/tree) or redraw().
 
-import { Profile, ORIGINS, watch, listProfiles, postEvent, fetchSource } from './data.js';
+import { Profile, ORIGINS, watch, listProfiles, postEvent, fetchSource, serverGone, whenGone } from './data.js';
 import { countStacks, threadCounts, nameRanks, buildTopDown, buildFromPaths, searchFuncs, searchNodes, matchTrees } from './tree.js';
 import { FlameView, ROW } from './flame.js';
 import { TimeView } from './timeview.js';
@@ -279,14 +279,23 @@ function lineOf(tree, v, prof = S.prof) {
 function openInEditor(view, v) {
   const f = view.tree.func[v];
   const line = lineOf(view.tree, v);
+  if (serverGone()) { flash('Ember has stopped: it cannot open the editor'); return; }
   postEvent({ type: 'open', p: S.index, file: S.prof.funcFileName(f), line });
   flash(`Opening ${S.prof.funcFileName(f)}:${line} in the editor`);
 }
 
-function flash(msg) {
-  const el = $('status');
-  el.textContent = msg;
-  setTimeout(() => { if (el.textContent === msg) statusText(); }, 1500);
+// A message in the status line: it fades after 1.5 s, or with `sticky` stays until the user
+// clicks or presses a key. Progress updates (several a second while recording) and the
+// status the page sets once loaded do not write over it.
+let note = null;
+function flash(msg, sticky = false) {
+  clearTimeout(note?.timer);
+  note = { msg, sticky };
+  if (!sticky) note.timer = setTimeout(() => { if (note?.msg === msg) { note = null; statusText(); } }, 1500);
+  statusText();
+}
+for (const type of ['pointerdown', 'keydown']) {
+  document.addEventListener(type, () => { if (note?.sticky) { note = null; statusText(); } }, true);
 }
 
 const tip = $('tooltip');
@@ -474,20 +483,33 @@ function stepMatch(dir) {
 }
 
 // ---------- keyboard ----------
+// Arrows move the selection over the frames drawn: the zoomed frame and what is under it, and
+// its callers drawn above it at full width. Under a caller only the way to the zoom is drawn,
+// and the zoomed frame and its callers have no siblings on screen, so the selection never
+// lands on a frame that cannot be seen.
+const within = (t, v, z) => t.pre[v] >= t.pre[z] && t.pre[v] < t.end[z];  // v is z or under it
+function shown(t, v, z) {
+  if (v === 0 && main.off) return false;  // the sandwich's callers hide their root
+  return within(t, v, z) || within(t, z, v);
+}
 function move(key) {
-  const t = S.tree;
-  let v = S.selected > 0 && S.selected < t.n ? S.selected : currentZoom();
+  const t = S.tree, z = currentZoom();
+  let v = S.selected >= 0 && S.selected < t.n && shown(t, S.selected, z) ? S.selected : z;
   const deeper = S.orientation === 'flame' || S.mode === 'sandwich' ? 'ArrowUp' : 'ArrowDown';
   const shallower = deeper === 'ArrowUp' ? 'ArrowDown' : 'ArrowUp';
+  const above = v !== z && within(t, z, v);  // a caller of the zoomed frame
   if (key === deeper) {
     let best = -1;
-    for (let j = t.childStart[v]; j < t.childStart[v + 1]; j++) { const c = t.children[j]; if (t.total[c] > 0 && (best < 0 || t.total[c] > t.total[best])) best = c; }
+    for (let j = t.childStart[v]; j < t.childStart[v + 1]; j++) {
+      const c = t.children[j];
+      if (above ? within(t, z, c) : t.total[c] > 0 && (best < 0 || t.total[c] > t.total[best])) best = c;
+    }
     if (best >= 0) v = best;
   } else if (key === shallower) {
-    if (t.parent[v] >= 0) v = t.parent[v];
+    if (t.parent[v] >= 0 && shown(t, t.parent[v], z)) v = t.parent[v];
   } else {
     const p = t.parent[v];
-    if (p < 0) return;
+    if (p < 0 || v === z || above) return;
     const sib = [];
     for (let j = t.childStart[p]; j < t.childStart[p + 1]; j++) if (t.total[t.children[j]] > 0) sib.push(t.children[j]);
     const i = sib.indexOf(v) + (key === 'ArrowRight' ? 1 : -1);
@@ -498,11 +520,19 @@ function move(key) {
   main.reveal(v);
 }
 document.addEventListener('keydown', (e) => {
-  if (e.target.tagName === 'INPUT' || e.target.tagName === 'SELECT') {
-    if (e.target.id === 'search' && e.key === 'Enter') { stepMatch(e.shiftKey ? -1 : 1); e.preventDefault(); }
-    if (e.target.id === 'search' && e.key === 'Escape') e.target.blur();
+  const el = e.target;
+  // Keys typed into a field or a list are its own (the search box adds Enter and Escape).
+  if (el.tagName === 'INPUT' || el.tagName === 'SELECT' || el.tagName === 'TEXTAREA' || el.isContentEditable) {
+    if (el.id === 'search' && e.key === 'Enter') { stepMatch(e.shiftKey ? -1 : 1); e.preventDefault(); }
+    if (el.id === 'search' && e.key === 'Escape') el.blur();
     return;
   }
+  // Enter and Space on a focused button press that button only: Enter also zoomed to the
+  // selection first, so "← Back" undid that zoom instead of going back. Arrows, Backspace
+  // and Escape, which buttons do not use, still drive the flamegraph.
+  if ((e.key === 'Enter' || e.key === ' ') && el.closest('button, a[href]')) return;
+  // With Alt, Ctrl or Cmd the keys are the browser's (Alt+Left: previous page).
+  if (e.altKey || e.ctrlKey || e.metaKey) return;
   if (!S.tree) return;
   if (e.key === 'Backspace') { back(); e.preventDefault(); }
   else if (e.key === 'Escape') { S.selected = -1; reset(); }
@@ -594,7 +624,11 @@ function fillThreads() {
 function statusText() {
   const p = S.progress, n = S.prof ? S.prof.nSamples : 0;
   const el = $('status');
-  if (p && !p.finished) {
+  el.classList.toggle('notice', !!note?.sticky);
+  if (note) {
+    el.textContent = note.msg;
+    el.classList.remove('live');
+  } else if (p && !p.finished) {
     el.textContent = `● recording · ${p.samples.toLocaleString('en-US')} samples · ${Math.round(p.rate).toLocaleString('en-US')}/s`;
     el.classList.add('live');
   } else {
@@ -613,7 +647,7 @@ async function refresh(full) {
     if (full) colorCache.clear();  // function ids may mean other functions now
     lastLoad = performance.now();
     if (changed) { fillThreads(); timedControls(); rebuild(); refreshTime(); }
-  } catch (e) { $('status').textContent = e.message; }
+  } catch (e) { if (!serverGone()) flash(e.message); }
   loading = false;
   statusText();
   if (pending) { pending = false; setTimeout(() => refresh(false), 200); }
@@ -630,6 +664,28 @@ function onProgress(p) {
   setTimeout(() => refresh(p.finished), p.finished ? 0 : wait);
 }
 
+// ---------- the server stopped ----------
+// The page outlives the server (`ember serve` ended, the editor's session closed). The
+// profile stays in the page, so zoom, search and the views keep working; what needs the
+// server does not (sources, the editor, new samples, other profiles), and a banner says so
+// once, with where the profile is and how to see it again.
+const PROFILE_FILE = /\.(ember|partial|txt|collapsed|folded|json|perf|austin)$/i;
+function stopped() {
+  liveStream?.close();
+  if (S.progress) S.progress = { ...S.progress, finished: true };  // no longer "recording"
+  const name = $('profile').options[S.index]?.textContent || '';
+  const saved = PROFILE_FILE.test(name) && !/\s/.test(name)
+    ? `The profile is in <code>${esc(name)}</code>: <code>ember serve ${esc(name)}</code> opens it again.`
+    : 'The profile is saved where Ember wrote it (the output file of <code>ember record</code>, or the workspace\'s <code>.ember/</code> folder for an editor session): <code>ember serve FILE</code> opens it again.';
+  const el = $('gone');
+  el.innerHTML = `<b>Ember has stopped</b>: this page is no longer live. Zoom, search and the views still work; sources, links to the editor and new samples do not. ${saved}`;
+  el.hidden = false;
+  $('profile').disabled = true; $('compare').disabled = true;
+  statusText();
+  main.remeasure(); second.remeasure(); main.layout(false);  // the banner took some height
+}
+whenGone(stopped);
+
 // The editor can open the page on one function (a code lens): `&file=...&function=NAME`
 // (`&view=sandwich` for its callers and callees), matched by name and file suffix.
 function initialFocus() {
@@ -645,7 +701,9 @@ function initialFocus() {
     const gf = prof.funcFileName(g);
     if (!file || gf === file || file.endsWith('/' + gf) || gf.endsWith('/' + file)) { f = g; break; }
   }
-  if (f < 0) { flash(`${name} is not in this profile`); return false; }
+  // Shown until the user acts: the page opens on the whole profile instead, which is easy to
+  // take for the function's own view.
+  if (f < 0) { flash(`${name}${file ? ` (${file})` : ''} is not in this profile: showing all of it`, true); return false; }
   S.mode = q.get('view') === 'sandwich' ? 'sandwich' : 'root';
   S.func = f;
   rebuild();
@@ -668,7 +726,7 @@ async function start(index) {
   statusText();
   liveStream?.close();
   loadedGen = -1;
-  liveStream = watch(index, (p) => { if (loadedGen === -1) { loadedGen = p.generation; S.progress = p; statusText(); return; } onProgress(p); },
+  liveStream = window.ember.live = watch(index, (p) => { if (loadedGen === -1) { loadedGen = p.generation; S.progress = p; statusText(); return; } onProgress(p); },
     (f) => { if (f.focus === null) editorClearedFocus(); });
   window.ember.ready = true;
 }

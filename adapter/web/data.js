@@ -8,6 +8,34 @@ export function api(path, params = {}) {
   return `/api/${path}?${q}`;
 }
 
+// The server can stop while the page stays open (`ember serve` ended, the editor's session
+// closed). A request that cannot reach it asks once more (/api/list); if that fails too the
+// page is told, once, and no request is made after that (each would only log an error).
+let gone = false, onGone = null, checking = null;
+export const serverGone = () => gone;
+export function whenGone(cb) { onGone = cb; }
+class GoneError extends Error {
+  constructor() { super('Ember has stopped: the page can no longer reach it'); }
+}
+function checkServer() {
+  if (gone) return Promise.resolve(false);
+  checking ||= fetch(api('list'), { cache: 'no-store' }).then((r) => r.ok, () => false).then((ok) => {
+    checking = null;
+    if (!ok && !gone) { gone = true; onGone?.(); }
+    return ok;
+  });
+  return checking;
+}
+async function request(url, init) {
+  if (gone) throw new GoneError();
+  try {
+    return await fetch(url, init);
+  } catch (e) {
+    if (!(await checkServer())) throw new GoneError();
+    throw e;
+  }
+}
+
 const TYPES = { u8: Uint8Array, u16: Uint16Array, u32: Uint32Array, f64: Float64Array };
 
 // A typed array that grows by doubling; `a` is a view of the used part.
@@ -65,7 +93,7 @@ export class Profile {
       strings: this.strings.length, functions: this.funcName.length, frames: this.cols.frame_func.len,
       stacks: this.nStacks, samples: this.nSamples,
     };
-    const r = await fetch(api('profile', { p: this.index, ...have }));
+    const r = await request(api('profile', { p: this.index, ...have }));
     if (!r.ok) throw new Error(`profile download failed: ${r.status} ${await r.text()}`);
     const buf = await r.arrayBuffer();
     const n = new DataView(buf).getUint32(0, true);
@@ -92,27 +120,30 @@ export class Profile {
 }
 
 // Live progress: calls onProgress with {samples, rate, generation, finished, ...}; and
-// onFocus with {focus: null} when the editor clears its focus.
+// onFocus with {focus: null} when the editor clears its focus. A dropped stream is also how
+// a stopped server shows first: the browser would reconnect every few seconds forever, so
+// the stream closes for good once the server does not answer.
 export function watch(index, onProgress, onFocus) {
   const es = new EventSource(api('live', { p: index }));
   es.addEventListener('progress', (e) => onProgress(JSON.parse(e.data)));
   es.addEventListener('focus', (e) => onFocus(JSON.parse(e.data)));
+  es.addEventListener('error', () => checkServer().then((ok) => { if (!ok) es.close(); }));
   return es;
 }
 
 export async function listProfiles() {
-  const r = await fetch(api('list'));
+  const r = await request(api('list'));
   return r.ok ? r.json() : [];
 }
 
 export async function postEvent(ev) {
   try {
-    await fetch(api('event'), { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(ev) });
+    await request(api('event'), { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(ev) });
   } catch (e) { /* the page keeps working without an editor listening */ }
 }
 
 export async function fetchSource(index, file) {
-  const r = await fetch(api('source', { p: index, file }));
+  const r = await request(api('source', { p: index, file }));
   const text = await r.text();
   if (!r.ok) throw new Error(text.trim());
   return text;

@@ -29,6 +29,9 @@ export class FlameView {
     this.tree = null; this.zoom = 0; this.off = 0;
     this.geom = { scrollTop: 0, bottom: 0, H: 0 }; this.selected = -1; this.hover = -1;
     this.hits = { node: [], x: [], w: [], depth: [] };
+    // Where the mouse rests over the canvas (null when it is elsewhere): a redraw under a still
+    // mouse (a click's zoom, keys, scrolling, new samples) hovers that point again.
+    this.pointer = null;
     // Geometry is tracked from events (resize, scroll) rather than read from the DOM while
     // drawing: a read after the page changed forces a synchronous layout of the whole page.
     this.W = 0; this.H = 0; this.st = 0;
@@ -37,7 +40,7 @@ export class FlameView {
       if (st !== this.st) { this.st = st; this.draw(); }
     });
     this.canvas.addEventListener('mousemove', (e) => this.mouse(e, 'move'));
-    this.canvas.addEventListener('mouseleave', () => { this.hover = -1; this.onHover?.(null); this.drawOverlay(); });
+    this.canvas.addEventListener('mouseleave', () => { this.pointer = null; this.hover = -1; this.onHover?.(null); this.drawOverlay(); });
     this.canvas.addEventListener('click', (e) => this.mouse(e, 'click'));
     new ResizeObserver(([e]) => {
       this.W = e.contentRect.width; this.H = e.contentRect.height;
@@ -121,6 +124,7 @@ export class FlameView {
     if (!t || t.total[this.zoom] === 0) {
       ctx.fillStyle = '#888'; ctx.font = FONT;
       ctx.fillText(t ? 'No samples match the current filters.' : 'Loading…', 12, 24);
+      this.rehover();
       return;
     }
     ctx.font = FONT; ctx.textBaseline = 'middle';
@@ -165,7 +169,7 @@ export class FlameView {
       for (let j = big.length - 1; j >= 0; j--) stack.push(big[j]);
     }
     this.flushBatch();
-    this.drawOverlay();
+    this.rehover();
     if (this.title) {
       ctx.fillStyle = '#444'; ctx.fillText(this.title, 6, this.orientation === 'flame' ? 10 : H - 10);
     }
@@ -218,6 +222,16 @@ export class FlameView {
     }
   }
 
+  // What is under a resting mouse may have changed with the drawing: outline it and tell the
+  // page (its tooltip), so neither describes a frame that is no longer there.
+  rehover() {
+    const p = this.pointer;
+    const hit = p ? this.hitAt(p.px, p.py) : null;
+    this.hover = hit ? hit.node : -1;
+    this.drawOverlay();
+    if (p) this.onHover?.(hit, p);
+  }
+
   placeholder(parent, x, w, depth, n) {
     const ctx = this.ctx;
     const y = this.rowY(depth);
@@ -260,7 +274,9 @@ export class FlameView {
 
   mouse(e, kind) {
     const r = this.canvas.getBoundingClientRect();
-    const hit = this.hitAt(e.clientX - r.left, e.clientY - r.top);
+    // Canvas coordinates are kept too: the canvas stays put while the view scrolls under it.
+    this.pointer = { clientX: e.clientX, clientY: e.clientY, px: e.clientX - r.left, py: e.clientY - r.top };
+    const hit = this.hitAt(this.pointer.px, this.pointer.py);
     if (kind === 'move') {
       const v = hit ? hit.node : -1;
       if (v !== this.hover) { this.hover = v; this.drawOverlay(); }

@@ -101,6 +101,83 @@ test('arrow keys move between frames and Enter zooms', async () => {
   await reset();
 });
 
+test('arrow keys keep the selection on the frames drawn while zoomed', async () => {
+  await reset();
+  const sel = () => page.evaluate(() => window.ember.selectedName());
+  const press = async (key, expect, why) => {
+    await page.keyboard.press(key);
+    assert.equal(await sel(), expect, `${key}: ${why}`);
+    assert.ok(await frameRect(page, expect), `${key}: ${expect} is drawn`);
+  };
+  await clickFrame(page, 'fetch');              // zoom and selection on main › fetch
+  await press('ArrowRight', 'fetch', 'its siblings (helper, work) are not drawn');
+  await press('ArrowLeft', 'fetch', 'nor to the left');
+  await press('ArrowUp', 'main', 'its caller, drawn above it');
+  await press('ArrowDown', 'fetch', 'back towards the zoom, not to work (main\'s heaviest callee, not drawn)');
+  await press('ArrowUp', 'main', 'up again');
+  await page.keyboard.press('ArrowUp');
+  assert.equal(await page.evaluate(() => window.ember.S.selected), 0, 'the root');
+  await page.keyboard.press('ArrowDown');
+  await press('ArrowDown', 'fetch', 'down the zoom path from the root');
+  await press('ArrowDown', 'fetch', 'a leaf stays');
+  await page.keyboard.press('Enter');
+  assert.equal(await zoomName(), 'fetch');
+  // Zoomed on main, its callees are drawn: the arrows walk them.
+  await clickFrame(page, 'main');
+  await press('ArrowDown', 'work', 'heaviest callee');
+  await press('ArrowLeft', 'helper', 'its sibling, drawn');
+  await reset();
+});
+
+test('Enter on a focused button presses that button only; arrows still move the selection', async () => {
+  await reset();
+  await clickFrame(page, 'main');
+  await page.keyboard.press('ArrowDown');
+  assert.equal(await page.evaluate(() => window.ember.selectedName()), 'work');
+  const history = () => page.evaluate(() => window.ember.S.history.length);
+  const depth = await history();
+  await page.focus('#back');
+  await page.keyboard.press('Enter');
+  // It went back to the whole profile; it used to zoom to the selection first (Enter on the
+  // flamegraph), so Back undid that and stayed on main.
+  assert.equal(await zoomName(), 'all');
+  assert.equal(await history(), depth - 1, 'one step back, nothing pushed');
+  assert.equal(await page.evaluate(() => window.ember.selectedName()), 'work', 'the selection stays');
+  await page.focus('#orientation');
+  await page.keyboard.press('ArrowDown');
+  assert.equal(await page.evaluate(() => window.ember.selectedName()), 'parse', 'buttons do not use arrows');
+  assert.equal(await page.evaluate(() => window.ember.S.orientation), 'icicle');
+  await page.keyboard.press('Enter');
+  assert.equal(await page.evaluate(() => window.ember.S.orientation), 'flame', 'Enter pressed the button');
+  assert.equal(await zoomName(), 'all', 'and did not zoom');
+  await page.click('#orientation');
+  await reset();
+});
+
+test('after a click or a key zooms, the tooltip describes what is under the mouse now', async () => {
+  await reset();
+  const r = await frameRect(page, 'main');
+  await page.mouse.move(r.x + 20, r.y + 5);
+  let t = await tooltip();
+  assert.match(t, /^main\n/);
+  assert.doesNotMatch(t, /of zoom/);
+  await page.mouse.down(); await page.mouse.up();  // a click where the mouse is: zoom on main
+  assert.equal(await zoomName(), 'main');
+  assert.match(await tooltip(), /^main\n[^]*62\.5% of all · 100\.0% of zoom/, 'main as it is now, the zoom');
+  // The mouse rests on the right end of work; Escape zooms out and idle is there now.
+  const w = await frameRect(page, 'work');
+  const at = { x: w.x + w.w - 5, y: w.y + 5 };
+  await page.mouse.move(at.x, at.y);
+  assert.match(await tooltip(), /^work\n/);
+  await page.keyboard.press('Escape');
+  const idle = await frameRect(page, 'idle');
+  assert.ok(at.x >= idle.x && at.x < idle.x + idle.w && at.y >= idle.y && at.y < idle.y + idle.h, 'idle is under the mouse');
+  assert.match(await tooltip(), /^idle\n/);
+  assert.equal(await page.evaluate(() => window.ember.views.main.hover), idle.node, 'and outlined');
+  await reset();
+  assert.equal(await tooltip(), null);
+});
+
 test('hover shows function, file:line, total and self, % of all and of the zoom, thread', async () => {
   await reset();
   const r = await frameRect(page, 'fetch');

@@ -1,10 +1,10 @@
 // Live updates while a profile grows (SSE: sample count and rate, redraws at least once a
-// second) and the differential view ("compare with…": widths from NEW, red slower, blue
+// second), a page whose server stopped, and the differential view ("compare with…": widths from NEW, red slower, blue
 // faster, elided view for stacks only in BASE).
 
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { fixtureBin, startServer, serveFiles, launch, openPage, frameRect, shot, demoRoot, sleep } from './web_helpers.mjs';
+import { fixtureBin, startServer, serveFiles, launch, openPage, frameRect, clickFrame, shot, demoRoot, sleep } from './web_helpers.mjs';
 
 let browser;
 const servers = [];
@@ -47,6 +47,34 @@ test('a replaced profile (a newer recording) reloads in full', async () => {
   assert.equal(await page.evaluate(() => window.ember.S.prof.nSamples), 1700);
   assert.match(await page.textContent('#status'), /^1,700 samples/);
   assert.deepEqual(page.errors, []);
+});
+
+test('when Ember stops, the page says so, keeps what works and stops asking the server', async () => {
+  const srv = await serveFiles(['demo'], demoRoot());
+  servers.push(srv);
+  browser ||= await launch();
+  const page = await openPage(browser, srv.url);
+  assert.ok(await page.isHidden('#gone'));
+  srv.proc.kill('SIGKILL');  // as when the terminal closes or the editor's session ends
+  // The live stream drops; the page asks once more, then says so.
+  await page.waitForSelector('#gone', { state: 'visible', timeout: 5000 });
+  const text = await page.innerText('#gone');
+  assert.match(text, /^Ember has stopped: this page is no longer live/);
+  assert.match(text, /The profile is in demo\.ember: ember serve demo\.ember opens it again/);
+  assert.equal(await page.evaluate(() => window.ember.live.readyState), 2, 'the stream is closed, not retried');
+  assert.ok(await page.isDisabled('#compare'));
+  // Zoom still works; the source and the editor say Ember stopped, and nothing is requested.
+  const asked = [];
+  page.on('request', (r) => asked.push(r.url()));
+  await clickFrame(page, 'work');
+  assert.equal(await page.evaluate(() => window.ember.zoomName()), 'work');
+  await page.waitForSelector('#sourcepanel .error');
+  assert.match(await page.innerText('#sourcepanel'), /Ember has stopped/);
+  await clickFrame(page, 'parse', { modifiers: ['Control'] });
+  assert.equal(await page.textContent('#status'), 'Ember has stopped: it cannot open the editor');
+  await shot(page, 'server-stopped');
+  assert.deepEqual(asked, []);
+  assert.ok(await page.isVisible('#gone'), 'the banner stays');
 });
 
 test('compare with another profile: red slower, blue faster, elided view of BASE-only stacks', async () => {

@@ -63,6 +63,25 @@ test('the tooltip names the hottest line; the editor can open the page on a func
   await p2.close();
 });
 
+test('a function the profile does not have: the page says so until the user acts', async () => {
+  const p2 = await browser.newPage();
+  await p2.clock.install();  // to pass the time a passing message fades in, without waiting it
+  await p2.goto(`${srv.url}&file=app.py&function=nope`);
+  await p2.waitForFunction(() => window.ember && window.ember.ready);
+  const status = () => p2.textContent('#status');
+  assert.equal(await status(), 'nope (app.py) is not in this profile: showing all of it');
+  assert.equal(await p2.evaluate(() => window.ember.S.mode), 'tree');
+  // The first live update used to write the sample count over it, as the page's own status did.
+  await p2.waitForFunction(() => window.ember.S.progress);
+  await p2.clock.fastForward(10000);
+  assert.equal(await status(), 'nope (app.py) is not in this profile: showing all of it');
+  assert.ok(await p2.evaluate(() => document.getElementById('status').classList.contains('notice')));
+  await shot(p2, 'views-function-not-found');
+  await p2.keyboard.press('Escape');
+  assert.match(await status(), /^1,600 samples/);
+  await p2.close();
+});
+
 test('details panel: total/self, all calls, instances, threads, top callees', async () => {
   await reset();
   await clickFrame(page, 'work');
