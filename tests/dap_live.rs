@@ -185,10 +185,7 @@ fn http_get(url: &str) -> String {
 #[test]
 fn configuration_done_before_launch_over_tcp_like_helix() {
     let ws = Workspace::new();
-    let mut server = KillOnDrop(Command::new(BIN).args(["dap", "--port", "0"]).stdout(Stdio::piped()).spawn().unwrap());
-    let mut line = String::new();
-    BufReader::new(server.0.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let port: u16 = line.trim().rsplit(':').next().unwrap().parse().unwrap();
+    let (server, port) = tcp_server();
     let mut dap = Dap::tcp(port);
     dap.initialize(json!({"clientID": "helix"}));
     dap.ok("configurationDone", json!({}));
@@ -759,10 +756,7 @@ fn a_program_in_the_terminal_that_cannot_be_profiled_is_not_left_running() {
 #[test]
 fn sigterm_to_a_tcp_server_ends_its_sessions_with_terminated() {
     let ws = Workspace::new();
-    let mut server = KillOnDrop(Command::new(BIN).args(["dap", "--port", "0"]).stdout(Stdio::piped()).spawn().unwrap());
-    let mut line = String::new();
-    BufReader::new(server.0.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let port: u16 = line.trim().rsplit(':').next().unwrap().parse().unwrap();
+    let (mut server, port) = tcp_server();
     let mut dap = Dap::tcp(port);
     dap.initialize(json!({}));
     dap.ok("launch", ws.launch_args(60.0, 0));

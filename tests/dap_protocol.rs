@@ -6,8 +6,6 @@
 mod support;
 
 use serde_json::{json, Value};
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
 use std::time::Duration;
 use support::*;
 
@@ -102,12 +100,8 @@ fn malformed_frames_are_logged_and_skipped() {
 
 #[test]
 fn tcp_port_zero_prints_the_port_and_serves_one_session_per_connection() {
-    let mut guard = KillOnDrop(Command::new(BIN).args(["dap", "--port", "0"]).stdout(Stdio::piped()).spawn().unwrap());
+    let (mut guard, port) = tcp_server();
     let server = &mut guard.0;
-    let mut line = String::new();
-    BufReader::new(server.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let port: u16 = line.trim().rsplit(':').next().unwrap().parse().unwrap_or_else(|_| panic!("no port in {line:?}"));
-    assert!(line.contains("127.0.0.1"), "{line}");
     let mut a = Dap::tcp(port);
     let mut b = Dap::tcp(port);
     a.initialize(json!({}));

@@ -258,6 +258,16 @@ impl Drop for Dap {
 /// would hold the test runner's output pipe open).
 pub struct KillOnDrop(pub Child);
 
+/// `ember dap --port 0`, and the port it printed (on 127.0.0.1, as the line must say).
+pub fn tcp_server() -> (KillOnDrop, u16) {
+    let mut server = KillOnDrop(Command::new(BIN).args(["dap", "--port", "0"]).stdout(Stdio::piped()).spawn().unwrap());
+    let mut line = String::new();
+    BufReader::new(server.0.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    assert!(line.contains("127.0.0.1"), "{line}");
+    let port = line.trim().rsplit(':').next().unwrap().parse().unwrap_or_else(|_| panic!("no port in {line:?}"));
+    (server, port)
+}
+
 impl Drop for KillOnDrop {
     fn drop(&mut self) {
         let _ = self.0.kill();

@@ -191,10 +191,11 @@ impl Adapter {
 
     async fn launch(&mut self, args: &Value) -> Reply {
         self.refuse_second()?;
-        let lp = launch_args::parse_launch(args)?.resolve()?;
+        let mut lp = launch_args::parse_launch(args)?.resolve()?;
         self.warn_unknown(args, launch_args::LAUNCH_FIELDS, "launch");
+        lp.plan.config.cancel = self.client.ending.flag();
         let label = lp.label.clone();
-        let config = ember_sampler::Config { cancel: self.client.ending.flag(), ..lp.plan.config.clone() };
+        let config = lp.plan.config.clone();
         let meta = debuggee::meta(lp.command.clone(), &config);
         let terminal = matches!(lp.console, Console::IntegratedTerminal | Console::ExternalTerminal);
         // Before the program starts: saving a journal left behind can take a moment.
@@ -216,7 +217,7 @@ impl Adapter {
                         debuggee::terminate(pid, false).await;
                     }
                     return Err(ErrorMessage::new(match e {
-                        ember_sampler::Error::Cancelled { pid } => format!("the session ended while Ember waited for Python to start in PID {pid}: the program was stopped"),
+                        ember_sampler::Error::Cancelled { pid } => cancelled_launch(pid),
                         e if running => format!("{e}. The program was stopped; its output is in the terminal"),
                         e => format!("{e}. Its output is in the terminal"),
                     }));
@@ -272,7 +273,7 @@ impl Adapter {
             Err(ember_sampler::Error::Cancelled { pid }) => {
                 // The sampler stopped the program; the disconnect that cancelled it follows.
                 forwarded.drain(Duration::from_secs(1)).await;
-                Err(ErrorMessage::new(format!("the session ended while Ember waited for Python to start in PID {pid}: the program was stopped")))
+                Err(ErrorMessage::new(cancelled_launch(pid)))
             }
             Err(e) => {
                 // The sampler could not read it: do not leave it running unprofiled.
@@ -347,7 +348,8 @@ impl Adapter {
             _ = ending.raised() => {
                 // It may have started just now: it must not run on unseen.
                 if let Some(pid) = std::fs::read_to_string(&pidfile).ok().and_then(|t| t.trim().parse::<u32>().ok()) {
-                    debuggee::terminate(pid, true).await;
+                    // In the terminal's process group, not its own: the program alone.
+                    debuggee::terminate(pid, false).await;
                 }
                 return Err(cancelled());
             }
@@ -775,6 +777,11 @@ impl Adapter {
     fn output(&mut self, category: &str, text: &str) {
         self.client.event("output", json!({"category": category, "output": text}));
     }
+}
+
+/// A launch given up because `disconnect`/`terminate` came while it waited for Python.
+fn cancelled_launch(pid: u32) -> String {
+    format!("the session ended while Ember waited for Python to start in PID {pid}: the program was stopped")
 }
 
 /// Starts a recording off the async threads: it waits for the interpreter to come up.
